@@ -1,0 +1,107 @@
+"""The one error hierarchy of Rukun; raised deep, translated once at the edge (CLI, web)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a definition file, pointing at its source position."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+class RukunError(Exception):
+    """Base of every error the engine raises on purpose; ``exit_code`` is the CLI status."""
+
+    exit_code = 1
+    http_status = 400
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message}
+
+
+class DefinitionError(RukunError):
+    """A workflow definition is invalid; carries every problem found, sorted by position."""
+
+    kind = "invalid_definition"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems) or "invalid definition")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "problems": [
+                {"path": p.path, "line": p.line, "col": p.col, "message": p.message}
+                for p in self.problems
+            ],
+        }
+
+
+class InvalidData(RukunError):
+    """Input data (form values, CSV rows, command arguments) is not acceptable."""
+
+    kind = "invalid_data"
+    http_status = 422
+
+    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "errors": self.errors}
+
+
+class TransitionRefused(RukunError):
+    """At least one guard did not hold; the case and its history are unchanged."""
+
+    kind = "refused"
+    http_status = 422
+
+    def __init__(self, message: str, guards: Sequence[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.guards = list(guards)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "guards": self.guards}
+
+
+class Forbidden(RukunError):
+    """The actor's role or region scope does not allow this."""
+
+    exit_code = 3
+    http_status = 403
+    kind = "forbidden"
+
+
+class Conflict(RukunError):
+    """The case changed underneath the caller (stale version, concurrent firing, moved state)."""
+
+    exit_code = 4
+    http_status = 409
+    kind = "conflict"
+
+
+class NotFound(RukunError):
+    """A case, user, program, region or trigger does not exist."""
+
+    exit_code = 5
+    http_status = 404
+    kind = "not_found"

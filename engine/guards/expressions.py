@@ -1,0 +1,232 @@
+"""The expression sandbox for ``expr`` guards.
+
+Expressions are checked statically against a whitelist of syntax (no lambdas,
+comprehensions, imports, dunder or arbitrary attribute access, no calls except a few
+named functions) and known names, then evaluated by ``simpleeval`` — never by ``eval``.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import simpleeval
+
+MAX_EXPRESSION_LENGTH = 2000
+MAX_LITERAL_LENGTH = 1000
+MAX_COLLECTION_LITERAL = 200
+CASE_ATTRIBUTES = ("year", "region")
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.IfExp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Call,
+    ast.List,
+    ast.Tuple,
+)
+
+_NODE_NAMES = {
+    ast.Lambda: "lambda functions",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.Pow: "the power operator",
+    ast.NamedExpr: "assignment expressions",
+    ast.Starred: "star arguments",
+    ast.JoinedStr: "f-strings",
+    ast.Dict: "dictionary literals",
+    ast.Set: "set literals",
+    ast.Slice: "slices",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.BitAnd: "bitwise operators",
+    ast.BitOr: "bitwise operators",
+    ast.BitXor: "bitwise operators",
+    ast.LShift: "bitwise operators",
+    ast.RShift: "bitwise operators",
+    ast.Invert: "bitwise operators",
+    ast.Is: "'is' comparisons",
+    ast.IsNot: "'is not' comparisons",
+    ast.MatMult: "the matrix operator",
+}
+
+
+def days_since(value: Any, *, today: dt.date | None = None) -> int:
+    """Whole days from a date (``date`` or ISO ``YYYY-MM-DD`` text) until today (UTC)."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    elif isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    if not isinstance(value, dt.date):
+        raise TypeError("days_since needs a date")
+    return ((today or dt.datetime.now(dt.UTC).date()) - value).days
+
+
+def _sum(values: Any) -> Any:
+    return sum(v for v in values if v is not None)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "sum": _sum,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "days_since": days_since,
+}
+
+
+class ExpressionError(ValueError):
+    """The expression is not acceptable; ``offset`` is the 0-based column inside it."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def check_expression(text: str, field_names: set[str], params: Mapping[str, Any]) -> None:
+    """Raise :class:`ExpressionError` unless ``text`` is a safe expression over known names."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("expression must be a non-empty string")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(
+            f"expression syntax error: {exc.msg}", max((exc.offset or 1) - 1, 0)
+        ) from exc
+    _Checker(field_names, params).visit(tree)
+
+
+class _Checker(ast.NodeVisitor):
+    def __init__(self, field_names: set[str], params: Mapping[str, Any]) -> None:
+        self.field_names = field_names
+        self.params = params
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return ExpressionError(message, getattr(node, "col_offset", 0))
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if not isinstance(node, _ALLOWED_NODES):
+            what = _NODE_NAMES.get(type(node), f"'{type(node).__name__}' syntax")
+            raise self.fail(node, f"{what} not allowed in expressions")
+        super().generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str | bytes) and len(node.value) > MAX_LITERAL_LENGTH:
+            raise self.fail(node, "text literal too long")
+        if isinstance(node.value, bytes | complex) or node.value is Ellipsis:
+            raise self.fail(node, f"literal {node.value!r} not allowed in expressions")
+
+    def visit_List(self, node: ast.List) -> None:
+        self._check_collection(node, node.elts)
+
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        self._check_collection(node, node.elts)
+
+    def _check_collection(self, node: ast.AST, elts: list[ast.expr]) -> None:
+        if len(elts) > MAX_COLLECTION_LITERAL:
+            raise self.fail(node, f"list literal longer than {MAX_COLLECTION_LITERAL} items")
+        for elt in elts:
+            self.visit(elt)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        name = node.id
+        if name.startswith("_"):
+            raise self.fail(node, f"name '{name}' not allowed in expressions")
+        if name in ("params", "case"):
+            raise self.fail(node, f"'{name}' must be followed by an attribute, e.g. {name}.x")
+        if name in FUNCTIONS:
+            raise self.fail(node, f"function '{name}' must be called")
+        if name not in self.field_names:
+            raise self.fail(node, f"unknown name '{name}'{_hint(name, self.field_names)}")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        chain: list[str] = []
+        current: ast.expr = node
+        while isinstance(current, ast.Attribute):
+            if current.attr.startswith("_"):
+                raise self.fail(current, f"attribute '{current.attr}' not allowed in expressions")
+            chain.insert(0, current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name) or current.id not in ("params", "case"):
+            raise self.fail(node, "attribute access is only allowed on 'params' and 'case'")
+        if current.id == "case":
+            if chain[0] not in CASE_ATTRIBUTES or len(chain) > 1:
+                allowed = ", ".join(f"case.{a}" for a in CASE_ATTRIBUTES)
+                raise self.fail(node, f"unknown 'case.{'.'.join(chain)}' (allowed: {allowed})")
+            return
+        value: Any = self.params
+        for i, part in enumerate(chain):
+            if not isinstance(value, Mapping) or part not in value:
+                known = set(value) if isinstance(value, Mapping) else set()
+                ref = "params." + ".".join(chain[: i + 1])
+                raise self.fail(node, f"unknown parameter '{ref}'{_hint(part, known)}")
+            value = value[part]
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            allowed = ", ".join(sorted(FUNCTIONS))
+            raise self.fail(node, f"call to '{name}' not allowed (allowed: {allowed})")
+        if node.keywords:
+            raise self.fail(node, "keyword arguments not allowed in expressions")
+        for arg in node.args:
+            self.visit(arg)
+
+
+def _hint(name: str, known: set[str]) -> str:
+    from difflib import get_close_matches
+
+    match = get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def evaluate(
+    text: str,
+    fields: Mapping[str, Any],
+    params: Mapping[str, Any],
+    case: Mapping[str, Any],
+    today: dt.date | None = None,
+) -> Any:
+    """Evaluate a checked expression with simpleeval; raises on evaluation errors."""
+    names: dict[str, Any] = dict(fields)
+    names["params"] = params
+    names["case"] = case
+    functions = dict(FUNCTIONS)
+    functions["days_since"] = lambda value: days_since(value, today=today)
+    evaluator = simpleeval.SimpleEval(names=names, functions=functions)
+    return evaluator.eval(text.strip())

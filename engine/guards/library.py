@@ -1,0 +1,212 @@
+"""The built-in guard library. Each guard is one registered function; YAML names it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+from engine.guards.expressions import evaluate
+from engine.guards.registry import GuardContext, Outcome, Param, guard
+from engine.language.model import NUMERIC_TYPES, Label
+from engine.money import format_money
+
+NUMERIC = NUMERIC_TYPES
+
+
+def _show(context: GuardContext, value: Any, like_field: str | None = None) -> str:
+    """Display a number: Rupiah when it measures a money field."""
+    spec = context.fields.get(like_field or "")
+    if isinstance(value, int) and not isinstance(value, bool) and spec and spec.type == "money":
+        return format_money(value)
+    return str(value)
+
+
+def _labels(context: GuardContext, names: list[str]) -> dict[str, str]:
+    return {
+        "id": ", ".join(context.label(n, "id") for n in names),
+        "en": ", ".join(context.label(n, "en") for n in names),
+    }
+
+
+def _number(value: Any) -> Fraction:
+    if value is None or isinstance(value, bool):
+        raise ValueError("no value")
+    return Fraction(str(value))
+
+
+@guard(
+    "quorum",
+    params={
+        "present": Param("field", field_types=NUMERIC),
+        "total": Param("field", field_types=NUMERIC),
+        "fraction": Param("value", required=False, default=0.5),
+        "strict": Param("bool", required=False, default=True),
+    },
+    message=Label(
+        "Kuorum belum tercapai: {present} dari {total} hadir, perlu minimal {needed}",
+        "Quorum not reached: {present} of {total} present, at least {needed} needed",
+    ),
+)
+def quorum(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """Attendance reaches a fraction of the total (strictly more than it by default:
+    a majority with fraction 0.5)."""
+    present = context.data.get(args["present"])
+    total = context.data.get(args["total"])
+    fraction = _number(context.resolve(args.get("fraction", 0.5)))
+    if present is None or total is None or total <= 0:
+        return Outcome(False, {"present": present, "total": total, "needed": "?"})
+    threshold = fraction * int(total)
+    strict = args.get("strict", True)
+    needed = int(threshold) + 1 if strict else -(-threshold.numerator // threshold.denominator)
+    ok = 0 <= present <= total and present >= needed
+    return Outcome(ok, {"present": present, "total": total, "needed": needed})
+
+
+@guard(
+    "documents",
+    params={"fields": Param("fields", field_types=("document",))},
+    shorthand="fields",
+    message=Label("Dokumen wajib belum dilampirkan: {missing_id}", "Required documents missing: {missing_en}"),
+)
+def documents(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """Each named document field has a stored file attached."""
+    missing = [
+        name
+        for name in args["fields"]
+        if not (isinstance(context.data.get(name), Mapping) and context.data[name].get("sha256"))
+    ]
+    labels = _labels(context, missing)
+    return Outcome(not missing, {"missing_id": labels["id"], "missing_en": labels["en"]})
+
+
+@guard(
+    "field_present",
+    params={"fields": Param("fields")},
+    shorthand="fields",
+    message=Label("Data wajib belum diisi: {missing_id}", "Required data missing: {missing_en}"),
+)
+def field_present(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """Each named field has a value (not empty)."""
+    missing = [n for n in args["fields"] if context.data.get(n) in (None, "", [], {})]
+    labels = _labels(context, missing)
+    return Outcome(not missing, {"missing_id": labels["id"], "missing_en": labels["en"]})
+
+
+@guard(
+    "amount_between",
+    params={
+        "field": Param("field", field_types=NUMERIC),
+        "min": Param("value", required=False),
+        "max": Param("value", required=False),
+    },
+    message=Label(
+        "{label_id} harus antara {min} dan {max} (tercatat {value})",
+        "{label_en} must be between {min} and {max} (is {value})",
+    ),
+)
+def amount_between(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """A numeric field lies within [min, max] (both inclusive, either may be omitted)."""
+    name = args["field"]
+    value = context.data.get(name)
+    low = context.resolve(args.get("min"))
+    high = context.resolve(args.get("max"))
+    ok = value is not None and (low is None or value >= low) and (high is None or value <= high)
+    return Outcome(
+        bool(ok),
+        {
+            "label_id": context.label(name, "id"),
+            "label_en": context.label(name, "en"),
+            "value": "-" if value is None else _show(context, value, name),
+            "min": "-" if low is None else _show(context, low, name),
+            "max": "-" if high is None else _show(context, high, name),
+        },
+    )
+
+
+@guard(
+    "approved_by",
+    params={"role": Param("role"), "trigger": Param("trigger", required=False)},
+    message=Label(
+        "Belum disetujui oleh peran {role} {trigger}",
+        "Not yet approved by role {role} {trigger}",
+    ),
+)
+def approved_by(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """An earlier transition in this case's history was fired by ``role`` (and is ``trigger``
+    when given)."""
+    role, trigger = args["role"], args.get("trigger")
+    ok = any(
+        record.get("role") == role and (trigger is None or record.get("trigger") == trigger)
+        for record in context.history
+    )
+    return Outcome(ok, {"role": role, "trigger": f"({trigger})" if trigger else ""})
+
+
+@guard(
+    "sum_lte",
+    params={"fields": Param("fields", field_types=NUMERIC), "max": Param("value")},
+    message=Label(
+        "Jumlah {labels_id} ({total}) melebihi batas {max}",
+        "Total of {labels_en} ({total}) exceeds the limit {max}",
+    ),
+)
+def sum_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """The sum of numeric fields (empty counts as 0) is at most ``max``."""
+    names = list(args["fields"])
+    total = sum(context.data.get(n) or 0 for n in names)
+    limit = context.resolve(args["max"])
+    labels = _labels(context, names)
+    return Outcome(
+        limit is not None and total <= limit,
+        {
+            "labels_id": labels["id"],
+            "labels_en": labels["en"],
+            "total": _show(context, total, names[0]),
+            "max": _show(context, limit, names[0]),
+        },
+    )
+
+
+@guard(
+    "count_lte",
+    params={
+        "max": Param("value"),
+        "level": Param("level", required=False, default="kota"),
+        "states": Param("states", required=False),
+    },
+    message=Label(
+        "Kuota penuh: {count} kasus program ini tahun {year} di wilayah {region} (maksimum {max})",
+        "Quota reached: {count} cases of this program in {year} in region {region} (maximum {max})",
+    ),
+)
+def count_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """At most ``max`` cases of this program and year in the same region (at ``level``),
+    counting this case and the others currently in ``states`` (all states if omitted)."""
+    limit = context.resolve(args["max"])
+    level = args.get("level", "kota")
+    others = context.count_cases(level, args.get("states"))
+    count = others + 1
+    return Outcome(
+        limit is not None and count <= limit,
+        {
+            "count": count,
+            "max": limit,
+            "year": context.case.get("year"),
+            "region": context.case.get("ancestors", {}).get(level, "?"),
+        },
+    )
+
+
+@guard(
+    "expr",
+    params={"expression": Param("expression")},
+    shorthand="expression",
+    message=Label("Syarat tidak terpenuhi: {expression}", "Condition not met: {expression}"),
+)
+def expr(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """A safe expression over the case's fields, ``params``, ``case.year`` and ``case.region``."""
+    fields = {name: context.data.get(name) for name in context.fields}
+    case = {"year": context.case.get("year"), "region": context.case.get("region")}
+    result = evaluate(args["expression"], fields, context.params, case, context.today)
+    return Outcome(bool(result), {"expression": args["expression"]})

@@ -1,0 +1,169 @@
+"""The definition model: frozen objects that everything else (machine, schemas, guards,
+diagrams, validation of data) is a function of."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGUAGE_VERSION = 1
+
+FIELD_TYPES = (
+    "string",
+    "text",
+    "integer",
+    "money",
+    "decimal",
+    "date",
+    "boolean",
+    "choice",
+    "document",
+)
+NUMERIC_TYPES = ("integer", "money", "decimal")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text in Indonesian (``id``, the UI default) and English (``en``)."""
+
+    id: str
+    en: str
+
+    def get(self, lang: str = "id") -> str:
+        return self.en if lang == "en" else self.id
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "en": self.en}
+
+    def format(self, **values: Any) -> Label:
+        return Label(_safe_format(self.id, values), _safe_format(self.en, values))
+
+
+def _safe_format(template: str, values: Mapping[str, Any]) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Label
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One datum of a case: its type and constraints."""
+
+    name: str
+    type: str
+    label: Label
+    help: Label | None = None
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    choices: tuple[Choice, ...] = ()
+    pii: bool = False
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An SLA on a state: after ``days`` (calendar) or ``working_days`` it is overdue."""
+
+    days: int | None = None
+    working_days: int | None = None
+    escalate_to: str | None = None
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    label: Label
+    initial: bool = False
+    final: bool = False
+    description: Label | None = None
+    deadline: Deadline | None = None
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """A guard as written in YAML: the registered guard's name, its arguments, a message."""
+
+    name: str
+    args: Mapping[str, Any]
+    message: Label | None = None
+
+
+@dataclass(frozen=True)
+class FormItem:
+    field: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    label: Label
+    form: tuple[FormItem, ...] = ()
+    guards: tuple[GuardSpec, ...] = ()
+    description: Label | None = None
+    any_source: bool = False
+
+    @property
+    def form_fields(self) -> tuple[str, ...]:
+        return tuple(item.field for item in self.form)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    level: str | None
+    label: Label
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A validated workflow definition of one program (one YAML file)."""
+
+    program: str
+    title: Label
+    subject: str
+    params: Mapping[str, Any]
+    fields: Mapping[str, FieldSpec]
+    states: tuple[StateSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+    roles: Mapping[str, RoleSpec]
+    description: Label | None = None
+    language: int = LANGUAGE_VERSION
+    _states_by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._states_by_name.update({s.name: s for s in self.states})
+
+    @property
+    def initial_state(self) -> StateSpec:
+        return next(s for s in self.states if s.initial)
+
+    def state(self, name: str) -> StateSpec:
+        return self._states_by_name[name]
+
+    def has_state(self, name: str) -> bool:
+        return name in self._states_by_name
+
+    def transitions_from(self, state: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def transition(self, trigger: str, state: str) -> TransitionSpec | None:
+        return next((t for t in self.transitions_from(state) if t.trigger == trigger), None)
+
+    def triggers(self) -> set[str]:
+        return {t.trigger for t in self.transitions}

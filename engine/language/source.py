@@ -1,0 +1,123 @@
+"""Line-aware YAML loading: plain Python data plus the source position of every node.
+
+PyYAML's composer keeps a mark on each node; we construct plain data from the node graph
+ourselves so every value (and every mapping key) can be traced back to ``line:col``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from engine.errors import Problem
+
+Path = tuple[str | int, ...]
+
+#: A definition never needs more nodes than this; stops alias bombs ("billion laughs").
+MAX_NODES = 50_000
+
+
+@dataclass
+class Positions:
+    """Source positions (1-based line and column) of values and mapping keys by data path."""
+
+    source: str
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, path: Path) -> tuple[int, int]:
+        """Position of the value at ``path``, or of its nearest ancestor that has one."""
+        for prefix in _prefixes(path):
+            if prefix in self.values:
+                return self.values[prefix]
+        return (1, 1)
+
+    def of_key(self, path: Path) -> tuple[int, int]:
+        """Position of the mapping key whose value is at ``path`` (falls back to the value)."""
+        return self.keys.get(path) or self.of(path)
+
+    def problem(self, path: Path, message: str, *, at_key: bool = False) -> Problem:
+        line, col = self.of_key(path) if at_key else self.of(path)
+        return Problem(self.source, line, col, message)
+
+
+def _prefixes(path: Path) -> Iterator[Path]:
+    for end in range(len(path), -1, -1):
+        yield path[:end]
+
+
+class YamlSourceError(Exception):
+    """The text is not a single well-formed YAML document; carries the problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
+    """Parse ``text`` into plain data and positions; raise :class:`YamlSourceError` if bad."""
+    positions = Positions(source)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "malformed YAML"
+        raise YamlSourceError(Problem(source, line, col, f"YAML syntax error: {reason}")) from exc
+    except yaml.YAMLError as exc:
+        raise YamlSourceError(Problem(source, 1, 1, f"YAML syntax error: {exc}")) from exc
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, positions
+    builder = _Builder(loader, positions)
+    return builder.build(node, ()), positions
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, positions: Positions) -> None:
+        self.loader = loader
+        self.positions = positions
+        self.count = 0
+
+    def _problem(self, node: yaml.Node, message: str) -> YamlSourceError:
+        mark = node.start_mark
+        return YamlSourceError(
+            Problem(self.positions.source, mark.line + 1, mark.column + 1, message)
+        )
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self._problem(node, f"document too large (more than {MAX_NODES} nodes)")
+        self.positions.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.build_key(key_node)
+                if key in result:
+                    raise self._problem(key_node, f"duplicate key '{key}'")
+                child = (*path, key)
+                self.positions.keys[child] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                result[key] = self.build(value_node, child)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise self._problem(node, f"YAML error: {exc.problem}") from exc
+
+    def build_key(self, node: yaml.Node) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self._problem(node, "mapping keys must be plain names")
+        value = self.loader.construct_object(node)
+        return str(value)

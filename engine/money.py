@@ -1,0 +1,34 @@
+"""Money is integer Rupiah everywhere; parsing and display go through ``lokal-id``."""
+
+from __future__ import annotations
+
+from lokal import format_rupiah, parse_rupiah
+
+
+def parse_money(text: str | int) -> int:
+    """Parse ``150000000``, ``150.000.000`` or ``Rp 150.000.000`` into whole Rupiah.
+
+    Raises ``ValueError`` for negative, fractional, approximate or unreadable amounts.
+    """
+    if isinstance(text, bool):
+        raise ValueError("not an amount of money")
+    if isinstance(text, int):
+        if text < 0:
+            raise ValueError("amount of money cannot be negative")
+        return text
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
+        raise ValueError("amount of money cannot be negative")
+    parsed = parse_rupiah(cleaned)
+    if parsed is None or parsed.approximate:
+        raise ValueError(f"not an amount of money: {text!r} (write e.g. Rp 150.000.000)")
+    amount = parsed.amount
+    if amount != int(amount):
+        raise ValueError(f"amount of money must be whole Rupiah: {text!r}")
+    return int(amount)
+
+
+def format_money(amount: int) -> str:
+    """``Rp 150.000.000`` (Indonesian grouping)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}Rp {format_rupiah(abs(amount), symbol=False)}"
