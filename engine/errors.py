@@ -41,7 +41,7 @@ class DefinitionError(RukunError):
     kind = "invalid_definition"
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: list[Problem] = sorted(problems)
+        self.problems: list[Problem] = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid definition")
 
     def to_json(self) -> dict[str, Any]:
