@@ -130,9 +130,12 @@ class RoleSpec:
     label: Label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Definition:
-    """A validated workflow definition of one program (one YAML file)."""
+    """A validated workflow definition of one program (one YAML file).
+
+    Compared and hashed by identity: one parsed object per stored version.
+    """
 
     program: str
     title: Label

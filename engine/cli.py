@@ -1,0 +1,477 @@
+"""The ``rukun`` command line: thin — parse arguments, call the runtime, print.
+
+Exit codes (every command): 0 done; 1 invalid definition, refused by a guard or invalid
+data; 2 usage error; 3 forbidden; 4 conflict; 5 not found.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.errors import DefinitionError, InvalidData, RukunError, TransitionRefused
+from engine.money import format_money
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("rukun")
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+class RukunGroup(click.Group):
+    """Translates every error into one line (and a JSON object with --json) and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RukunError as error:
+            _fail(ctx, error.message, error.exit_code, error.to_json())
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            _fail(ctx, f"database error: {reason}", 1, {"kind": "database", "message": reason})
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            log.debug("internal error", exc_info=True)
+            message = f"internal error: {type(error).__name__}: {error} (set RUKUN_DEBUG=1 for details)"
+            _fail(ctx, message, 1, {"kind": "internal", "message": str(error)})
+
+
+def _fail(ctx: click.Context, message: str, code: int, payload: dict[str, Any]) -> None:
+    if ctx.meta.get("rukun.json"):
+        click.echo(json.dumps({"error": payload}, ensure_ascii=False, indent=2))
+    for line in message.splitlines() or [message]:
+        click.echo(f"error: {line}" if not isinstance(payload.get("problems"), list) else line, err=True)
+    ctx.exit(code)
+
+
+def json_option(function: F) -> F:
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta["rukun.json"] = True
+        return value
+
+    return click.option(
+        "--json", "as_json", is_flag=True, callback=remember, expose_value=True, is_eager=True,
+        help="Print machine-readable JSON.",
+    )(function)
+
+
+def emit(data: Any, as_json: bool, human: Callable[[], Iterable[str]]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in human():
+            click.echo(line)
+
+
+def rukun_app(check: bool = True) -> Any:
+    """The engine for this invocation, from RUKUN_* settings; checks the schema is current."""
+    from engine.runtime import Rukun
+
+    ctx = click.get_current_context()
+    app = ctx.meta.get("rukun.app")
+    if app is None:
+        app = ctx.meta["rukun.app"] = Rukun()
+        ctx.call_on_close(app.close)
+        if check:
+            app.check_schema()
+    return app
+
+
+def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"{what} takes FIELD=VALUE, got {pair!r}")
+        result[key.strip()] = value
+    return result
+
+
+# --------------------------------------------------------------------------- root
+
+
+@click.group(cls=RukunGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rukun")
+def main() -> None:
+    """Rukun: workflow engine for community-grant programs (Probebaya, Prolita, RT Mandiri, KUBE).
+
+    The database is RUKUN_DATABASE_URL (default: SQLite file rukun.sqlite here); documents are
+    stored under RUKUN_STORAGE.
+    """
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("RUKUN_DEBUG") else logging.WARNING)
+
+
+# --------------------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@json_option
+def db_upgrade(as_json: bool) -> None:
+    """Apply Alembic migrations up to the newest schema."""
+    app = rukun_app(check=False)
+    app.upgrade()
+    url = app.engine.url.render_as_string(hide_password=True)
+    emit({"database": url, "status": "current"}, as_json, lambda: [f"database {url} is up to date"])
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def validate(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check workflow definition files; print `OK <path>` or `path:line:col: message` lines."""
+    from engine.language import load_definition
+
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            load_definition(path)
+            results.append({"path": str(path), "ok": True, "problems": []})
+        except DefinitionError as error:
+            results.append({"path": str(path), "ok": False,
+                            "problems": error.to_json()["problems"]})
+    failed = any(not r["ok"] for r in results)
+
+    def human() -> Iterable[str]:
+        for result in results:
+            if result["ok"]:
+                yield f"OK {result['path']}"
+            else:
+                for p in result["problems"]:
+                    yield f"{p['path']}:{p['line']}:{p['col']}: {p['message']}"
+
+    emit(results, as_json, human)
+    if failed:
+        raise SystemExit(1)
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+@main.group()
+def workflow() -> None:
+    """Publish and inspect workflow definitions."""
+
+
+@workflow.command("publish")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "actor", default=None, help="Publishing user (needs role program_officer or admin).")
+@json_option
+def workflow_publish(path: Path, actor: str | None, as_json: bool) -> None:
+    """Validate PATH and publish it as a new version if its content changed."""
+    app = rukun_app()
+    if actor is not None:
+        with app.context.sessions() as session:
+            app.context.actor(session, actor).authorize(("program_officer", "admin"), [], "publish workflows")
+    result = app.definitions.publish(path, actor or "cli")
+    emit(result.to_json(), as_json, lambda: [
+        f"published {result.program} version {result.version} ({result.sha256[:12]})"
+        if result.created else f"{result.program} unchanged: version {result.version} is current"
+    ])
+
+
+@workflow.command("list")
+@json_option
+def workflow_list(as_json: bool) -> None:
+    """List every stored definition version."""
+    rows = rukun_app().definitions.list()
+    emit(rows, as_json, lambda: [
+        f"{r['program']:<14} v{r['version']:<3} {r['status']:<9} {r['sha256'][:12]}  "
+        f"{r['published_at'] or '-'}  {r['published_by'] or '-'}" for r in rows
+    ] or ["no workflows published"])
+
+
+@workflow.command("show")
+@click.argument("program")
+@click.option("--version", "version", type=int, default=None, help="A specific version (default: published).")
+@click.option("--source", is_flag=True, help="Print the YAML source as published.")
+@json_option
+def workflow_show(program: str, version: int | None, source: bool, as_json: bool) -> None:
+    """Show a program's states and transitions (or its YAML source)."""
+    from engine.runtime.definitions import version_json
+
+    row, definition = rukun_app().definitions.get(program, version)
+    if source and not as_json:
+        click.echo(row.source, nl=False)
+        return
+    data = version_json(row, definition)
+    data["transitions"] = [
+        {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest, "roles": list(t.roles),
+         "form": list(t.form_fields), "guards": [g.name for g in t.guards]}
+        for t in definition.transitions
+    ]
+    if source:
+        data["source"] = row.source
+
+    def human() -> Iterable[str]:
+        yield f"{definition.title.en} — {program} v{row.version} ({row.status}, sha256 {row.sha256[:12]})"
+        yield "states:"
+        for s in definition.states:
+            flag = " (initial)" if s.initial else " (final)" if s.final else ""
+            yield f"  {s.name}{flag} — {s.label.en}"
+        yield "transitions:"
+        for t in definition.transitions:
+            src = "*" if t.any_source else ",".join(t.sources)
+            yield f"  {t.trigger}: {src} -> {t.dest}  [{', '.join(t.roles)}]"
+
+    emit(data, as_json, human)
+
+
+# --------------------------------------------------------------------------- region
+
+
+@main.group()
+def region() -> None:
+    """Regions: kota > kecamatan > kelurahan > rw > rt (and groups)."""
+
+
+@region.command("import")
+@click.argument("csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def region_import(csv_path: Path, as_json: bool) -> None:
+    """Upsert regions from a CSV (code,level,name,parent_code); all rows or none."""
+    count = rukun_app().regions.import_csv(csv_path)
+    emit({"imported": count}, as_json, lambda: [f"imported {count} regions from {csv_path}"])
+
+
+@region.command("load-demo")
+@json_option
+def region_load_demo(as_json: bool) -> None:
+    """Load Kota Samarinda's real kecamatan/kelurahan plus demo RWs and RTs."""
+    count = rukun_app().regions.load_demo()
+    emit({"loaded": count}, as_json, lambda: [f"loaded {count} regions (RW/RT marked demo)"])
+
+
+@region.command("list")
+@click.option("--level", default=None, help="Only this level (provinsi, kota, kecamatan, kelurahan, rw, rt, group).")
+@click.option("--parent", default=None, help="Only direct children of this region code.")
+@json_option
+def region_list(level: str | None, parent: str | None, as_json: bool) -> None:
+    """List regions."""
+    rows = rukun_app().regions.list(level, parent)
+    emit(rows, as_json, lambda: [
+        f"{r['code']:<24} {r['level']:<10} {r['name']}{' [demo]' if r['demo'] else ''}" for r in rows
+    ])
+
+
+# --------------------------------------------------------------------------- user
+
+
+@main.group()
+def user() -> None:
+    """Users, roles and region scopes."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="ketua_rt, pokmas, pendamping, kelurahan, kecamatan, city, skpd, dinsos, program_officer, auditor, admin, or a role a definition declares.")
+@click.option("--region", "regions", multiple=True, help="Region code the role is limited to (repeatable); none: everywhere.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+def user_add(name: str, role: str, regions: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
+    """Create a user with a role, optionally limited to regions."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    result = rukun_app().users.add(name, role, regions, password)
+    emit(result, as_json, lambda: [
+        f"added user {name}: " + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in result["grants"])
+    ])
+
+
+@user.command("list")
+@json_option
+def user_list(as_json: bool) -> None:
+    """List users and their grants."""
+    rows = rukun_app().users.list()
+    emit(rows, as_json, lambda: [
+        f"{u['name']:<20} " + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in u["grants"]) for u in rows
+    ])
+
+
+# --------------------------------------------------------------------------- case
+
+
+@main.group()
+def case() -> None:
+    """Start cases, fire transitions, read state and history."""
+
+
+def _values_and_files(sets: Iterable[str], attaches: Iterable[str]) -> tuple[dict[str, str], dict[str, Path]]:
+    values = parse_pairs(sets, "--set")
+    files = {k: Path(v) for k, v in parse_pairs(attaches, "--attach").items()}
+    for name, path in files.items():
+        if not path.is_file():
+            raise InvalidData(f"--attach {name}: no such file {path}")
+    return values, files
+
+
+def _case_lines(app: Any, data: dict[str, Any]) -> Iterable[str]:
+    _, definition = app.definitions.get(data["program"], data["definition_version"])
+    yield (f"case {data['id']}: {data['program']} v{data['definition_version']} — "
+           f"{data['subject_name']} ({data['subject']}), {data['year']}")
+    overdue = "  OVERDUE" if data["overdue"] else ""
+    yield f"state: {data['state']} — {data['state_label']['en']}{overdue}"
+    yield f"version: {data['version']}"
+    for name, value in data["data"].items():
+        spec = definition.fields.get(name)
+        if isinstance(value, dict) and "sha256" in value:
+            shown = f"{value.get('filename') or 'document'} (sha256 {value['sha256'][:12]})"
+        elif spec is not None and spec.type == "money" and isinstance(value, int):
+            shown = format_money(value)
+        else:
+            shown = str(value)
+        yield f"  {name}: {shown}"
+
+
+@case.command("start")
+@click.argument("program")
+@click.option("--subject", required=True, help="Region code the case is about (e.g. an RT).")
+@click.option("--year", required=True, type=int, help="Fiscal year.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Initial data (repeatable).")
+@click.option("--attach", "attaches", multiple=True, metavar="FIELD=PATH", help="Attach a document (repeatable).")
+@click.option("--as", "actor", required=True, help="Acting user.")
+@json_option
+def case_start(program: str, subject: str, year: int, sets: tuple[str, ...], attaches: tuple[str, ...],
+               actor: str, as_json: bool) -> None:
+    """Start a case of PROGRAM, pinned to its published definition version."""
+    app = rukun_app()
+    values, files = _values_and_files(sets, attaches)
+    result = app.cases.start(program, subject, year, actor, values, files)
+    emit(result, as_json, lambda: _case_lines(app, result))
+
+
+@case.command("fire")
+@click.argument("case_id", type=int)
+@click.argument("trigger")
+@click.option("--as", "actor", required=True, help="Acting user.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Form value (repeatable).")
+@click.option("--attach", "attaches", multiple=True, metavar="FIELD=PATH", help="Attach a document (repeatable).")
+@click.option("--expect-version", type=int, default=None, help="Refuse (exit 4) unless the case is at this version.")
+@json_option
+def case_fire(case_id: int, trigger: str, actor: str, sets: tuple[str, ...], attaches: tuple[str, ...],
+              expect_version: int | None, as_json: bool) -> None:
+    """Fire TRIGGER on a case: checks role, region, form and guards; all or nothing."""
+    app = rukun_app()
+    values, files = _values_and_files(sets, attaches)
+    try:
+        result = app.cases.fire(case_id, trigger, actor, values, files, expect_version)
+    except TransitionRefused as refused:
+        if not as_json:
+            for guard in refused.guards:
+                if guard["ok"] is not True:
+                    message = (guard["message"] or {}).get("en", "failed")
+                    click.echo(f"refused by guard {guard['guard']}: {message}", err=True)
+        raise
+    emit(result, as_json, lambda: _case_lines(app, result))
+
+
+@case.command("show")
+@click.argument("case_id", type=int)
+@json_option
+def case_show(case_id: int, as_json: bool) -> None:
+    """Show a case: state, version and data."""
+    app = rukun_app()
+    result = app.cases.show(case_id)
+    emit(result, as_json, lambda: _case_lines(app, result))
+
+
+@case.command("history")
+@click.argument("case_id", type=int)
+@json_option
+def case_history(case_id: int, as_json: bool) -> None:
+    """Print a case's hash-chained history, oldest first."""
+    records = rukun_app().cases.history(case_id)
+
+    def human() -> Iterable[str]:
+        for r in records:
+            failed = [g["guard"] for g in r["guards"] if g["ok"] is not True]
+            guards = f"{len(r['guards'])} guards ok" if not failed else f"guards failed: {failed}"
+            yield (f"#{r['seq']} {r['at']} {r['trigger']}: {r['source'] or '-'} -> {r['dest']} "
+                   f"by {r['actor']} ({r['role']}); {guards}; hash {r['hash'][:12]}")
+
+    emit(records, as_json, human)
+
+
+@case.command("verify")
+@click.argument("case_id", type=int)
+@json_option
+def case_verify(case_id: int, as_json: bool) -> None:
+    """Verify a case's history chain (sequence, links and hashes); exit 1 if broken."""
+    breaks = rukun_app().cases.verify(case_id)
+    emit({"case_id": case_id, "intact": not breaks, "breaks": breaks}, as_json, lambda: (
+        [f"case {case_id}: history chain intact"] if not breaks
+        else [f"case {case_id}: record #{b['seq']}: {b['reason']}" for b in breaks]
+    ))
+    if breaks:
+        raise SystemExit(1)
+
+
+@case.command("list")
+@click.option("--program", default=None)
+@click.option("--state", default=None)
+@click.option("--overdue", is_flag=True, help="Only cases past their state's deadline.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@json_option
+def case_list(program: str | None, state: str | None, overdue: bool, limit: int, as_json: bool) -> None:
+    """List cases."""
+    rows = rukun_app().cases.list(program, state, limit, overdue)
+    emit(rows, as_json, lambda: [
+        f"{r['id']:>6} {r['program']:<12} {r['year']} {r['subject']:<24} {r['state']:<20} v{r['version']}"
+        f"{'  OVERDUE' if r['overdue'] else ''}" for r in rows
+    ] or ["no cases"])
+
+
+@case.command("triggers")
+@click.argument("case_id", type=int)
+@click.option("--as", "actor", required=True, help="The user asking.")
+@json_option
+def case_triggers(case_id: int, actor: str, as_json: bool) -> None:
+    """What USER may fire on the case now, and why not."""
+    options = rukun_app().cases.triggers(case_id, actor)
+    rows = [{k: v for k, v in o.to_json().items() if k in ("trigger", "dest", "allowed", "reasons", "guards", "form")}
+            for o in options]
+
+    def human() -> Iterable[str]:
+        for o in options:
+            yield f"{'yes' if o.allowed else 'no ':<4}{o.trigger} -> {o.dest}"
+            for reason in o.reasons:
+                yield f"      {reason}"
+            for g in o.guards:
+                if g.ok is None:
+                    yield f"      pending form input: {g.name}"
+
+    emit(rows, as_json, human)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--year", type=int, default=None, help="Fiscal year of the demo case (default: this year).")
+def demo(year: int | None) -> None:
+    """Scripted demo: migrate the database, publish workflows/*.yaml, load demo regions and
+    users, run a Probebaya case end to end (including a revision) and print its history."""
+    from engine.demo import run_demo
+
+    run_demo(rukun_app(check=False), year, click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

