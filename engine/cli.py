@@ -42,7 +42,9 @@ class RukunGroup(click.Group):
             raise
         except Exception as error:
             log.debug("internal error", exc_info=True)
-            message = f"internal error: {type(error).__name__}: {error} (set RUKUN_DEBUG=1 for details)"
+            message = (
+                f"internal error: {type(error).__name__}: {error} (set RUKUN_DEBUG=1 for details)"
+            )
             _fail(ctx, message, 1, {"kind": "internal", "message": str(error)})
 
 
@@ -50,7 +52,9 @@ def _fail(ctx: click.Context, message: str, code: int, payload: dict[str, Any]) 
     if ctx.meta.get("rukun.json"):
         click.echo(json.dumps({"error": payload}, ensure_ascii=False, indent=2))
     for line in message.splitlines() or [message]:
-        click.echo(f"error: {line}" if not isinstance(payload.get("problems"), list) else line, err=True)
+        click.echo(
+            f"error: {line}" if not isinstance(payload.get("problems"), list) else line, err=True
+        )
     ctx.exit(code)
 
 
@@ -61,7 +65,12 @@ def json_option(function: F) -> F:
         return value
 
     return click.option(
-        "--json", "as_json", is_flag=True, callback=remember, expose_value=True, is_eager=True,
+        "--json",
+        "as_json",
+        is_flag=True,
+        callback=remember,
+        expose_value=True,
+        is_eager=True,
         help="Print machine-readable JSON.",
     )(function)
 
@@ -146,8 +155,9 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
             load_definition(path)
             results.append({"path": str(path), "ok": True, "problems": []})
         except DefinitionError as error:
-            results.append({"path": str(path), "ok": False,
-                            "problems": error.to_json()["problems"]})
+            results.append(
+                {"path": str(path), "ok": False, "problems": error.to_json()["problems"]}
+            )
     failed = any(not r["ok"] for r in results)
 
     def human() -> Iterable[str]:
@@ -173,19 +183,28 @@ def workflow() -> None:
 
 @workflow.command("publish")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--as", "actor", default=None, help="Publishing user (needs role program_officer or admin).")
+@click.option(
+    "--as", "actor", default=None, help="Publishing user (needs role program_officer or admin)."
+)
 @json_option
 def workflow_publish(path: Path, actor: str | None, as_json: bool) -> None:
     """Validate PATH and publish it as a new version if its content changed."""
     app = rukun_app()
     if actor is not None:
         with app.context.sessions() as session:
-            app.context.actor(session, actor).authorize(("program_officer", "admin"), [], "publish workflows")
+            app.context.actor(session, actor).authorize(
+                ("program_officer", "admin"), [], "publish workflows"
+            )
     result = app.definitions.publish(path, actor or "cli")
-    emit(result.to_json(), as_json, lambda: [
-        f"published {result.program} version {result.version} ({result.sha256[:12]})"
-        if result.created else f"{result.program} unchanged: version {result.version} is current"
-    ])
+    emit(
+        result.to_json(),
+        as_json,
+        lambda: [
+            f"published {result.program} version {result.version} ({result.sha256[:12]})"
+            if result.created
+            else f"{result.program} unchanged: version {result.version} is current"
+        ],
+    )
 
 
 @workflow.command("list")
@@ -193,15 +212,25 @@ def workflow_publish(path: Path, actor: str | None, as_json: bool) -> None:
 def workflow_list(as_json: bool) -> None:
     """List every stored definition version."""
     rows = rukun_app().definitions.list()
-    emit(rows, as_json, lambda: [
-        f"{r['program']:<14} v{r['version']:<3} {r['status']:<9} {r['sha256'][:12]}  "
-        f"{r['published_at'] or '-'}  {r['published_by'] or '-'}" for r in rows
-    ] or ["no workflows published"])
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            [
+                f"{r['program']:<14} v{r['version']:<3} {r['status']:<9} {r['sha256'][:12]}  "
+                f"{r['published_at'] or '-'}  {r['published_by'] or '-'}"
+                for r in rows
+            ]
+            or ["no workflows published"]
+        ),
+    )
 
 
 @workflow.command("show")
 @click.argument("program")
-@click.option("--version", "version", type=int, default=None, help="A specific version (default: published).")
+@click.option(
+    "--version", "version", type=int, default=None, help="A specific version (default: published)."
+)
 @click.option("--source", is_flag=True, help="Print the YAML source as published.")
 @json_option
 def workflow_show(program: str, version: int | None, source: bool, as_json: bool) -> None:
@@ -214,15 +243,22 @@ def workflow_show(program: str, version: int | None, source: bool, as_json: bool
         return
     data = version_json(row, definition)
     data["transitions"] = [
-        {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest, "roles": list(t.roles),
-         "form": list(t.form_fields), "guards": [g.name for g in t.guards]}
+        {
+            "trigger": t.trigger,
+            "source": list(t.sources),
+            "dest": t.dest,
+            "roles": list(t.roles),
+            "form": list(t.form_fields),
+            "guards": [g.name for g in t.guards],
+        }
         for t in definition.transitions
     ]
     if source:
         data["source"] = row.source
 
     def human() -> Iterable[str]:
-        yield f"{definition.title.en} — {program} v{row.version} ({row.status}, sha256 {row.sha256[:12]})"
+        yield f"{definition.title.en} — {program} v{row.version}"
+        yield f"status: {row.status}, sha256 {row.sha256}"
         yield "states:"
         for s in definition.states:
             flag = " (initial)" if s.initial else " (final)" if s.final else ""
@@ -261,15 +297,24 @@ def region_load_demo(as_json: bool) -> None:
 
 
 @region.command("list")
-@click.option("--level", default=None, help="Only this level (provinsi, kota, kecamatan, kelurahan, rw, rt, group).")
+@click.option(
+    "--level",
+    default=None,
+    help="Only this level (provinsi, kota, kecamatan, kelurahan, rw, rt, group).",
+)
 @click.option("--parent", default=None, help="Only direct children of this region code.")
 @json_option
 def region_list(level: str | None, parent: str | None, as_json: bool) -> None:
     """List regions."""
     rows = rukun_app().regions.list(level, parent)
-    emit(rows, as_json, lambda: [
-        f"{r['code']:<24} {r['level']:<10} {r['name']}{' [demo]' if r['demo'] else ''}" for r in rows
-    ])
+    emit(
+        rows,
+        as_json,
+        lambda: [
+            f"{r['code']:<24} {r['level']:<10} {r['name']}{' [demo]' if r['demo'] else ''}"
+            for r in rows
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- user
@@ -282,17 +327,34 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, help="ketua_rt, pokmas, pendamping, kelurahan, kecamatan, city, skpd, dinsos, program_officer, auditor, admin, or a role a definition declares.")
-@click.option("--region", "regions", multiple=True, help="Region code the role is limited to (repeatable); none: everywhere.")
+@click.option(
+    "--role",
+    required=True,
+    help="A built-in role (ketua_rt, pokmas, pendamping, kelurahan, kecamatan, city, skpd, "
+    "dinsos, program_officer, auditor, admin) or one a published definition declares.",
+)
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Region code the role is limited to (repeatable); none: everywhere.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @json_option
-def user_add(name: str, role: str, regions: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
+def user_add(
+    name: str, role: str, regions: tuple[str, ...], password_stdin: bool, as_json: bool
+) -> None:
     """Create a user with a role, optionally limited to regions."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     result = rukun_app().users.add(name, role, regions, password)
-    emit(result, as_json, lambda: [
-        f"added user {name}: " + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in result["grants"])
-    ])
+    emit(
+        result,
+        as_json,
+        lambda: [
+            f"added user {name}: "
+            + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in result["grants"])
+        ],
+    )
 
 
 @user.command("list")
@@ -300,9 +362,15 @@ def user_add(name: str, role: str, regions: tuple[str, ...], password_stdin: boo
 def user_list(as_json: bool) -> None:
     """List users and their grants."""
     rows = rukun_app().users.list()
-    emit(rows, as_json, lambda: [
-        f"{u['name']:<20} " + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in u["grants"]) for u in rows
-    ])
+    emit(
+        rows,
+        as_json,
+        lambda: [
+            f"{u['name']:<20} "
+            + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in u["grants"])
+            for u in rows
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- case
@@ -313,7 +381,9 @@ def case() -> None:
     """Start cases, fire transitions, read state and history."""
 
 
-def _values_and_files(sets: Iterable[str], attaches: Iterable[str]) -> tuple[dict[str, str], dict[str, Path]]:
+def _values_and_files(
+    sets: Iterable[str], attaches: Iterable[str]
+) -> tuple[dict[str, str], dict[str, Path]]:
     values = parse_pairs(sets, "--set")
     files = {k: Path(v) for k, v in parse_pairs(attaches, "--attach").items()}
     for name, path in files.items():
@@ -324,8 +394,10 @@ def _values_and_files(sets: Iterable[str], attaches: Iterable[str]) -> tuple[dic
 
 def _case_lines(app: Any, data: dict[str, Any]) -> Iterable[str]:
     _, definition = app.definitions.get(data["program"], data["definition_version"])
-    yield (f"case {data['id']}: {data['program']} v{data['definition_version']} — "
-           f"{data['subject_name']} ({data['subject']}), {data['year']}")
+    yield (
+        f"case {data['id']}: {data['program']} v{data['definition_version']} — "
+        f"{data['subject_name']} ({data['subject']}), {data['year']}"
+    )
     overdue = "  OVERDUE" if data["overdue"] else ""
     yield f"state: {data['state']} — {data['state_label']['en']}{overdue}"
     yield f"version: {data['version']}"
@@ -344,12 +416,27 @@ def _case_lines(app: Any, data: dict[str, Any]) -> Iterable[str]:
 @click.argument("program")
 @click.option("--subject", required=True, help="Region code the case is about (e.g. an RT).")
 @click.option("--year", required=True, type=int, help="Fiscal year.")
-@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Initial data (repeatable).")
-@click.option("--attach", "attaches", multiple=True, metavar="FIELD=PATH", help="Attach a document (repeatable).")
+@click.option(
+    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Initial data (repeatable)."
+)
+@click.option(
+    "--attach",
+    "attaches",
+    multiple=True,
+    metavar="FIELD=PATH",
+    help="Attach a document (repeatable).",
+)
 @click.option("--as", "actor", required=True, help="Acting user.")
 @json_option
-def case_start(program: str, subject: str, year: int, sets: tuple[str, ...], attaches: tuple[str, ...],
-               actor: str, as_json: bool) -> None:
+def case_start(
+    program: str,
+    subject: str,
+    year: int,
+    sets: tuple[str, ...],
+    attaches: tuple[str, ...],
+    actor: str,
+    as_json: bool,
+) -> None:
     """Start a case of PROGRAM, pinned to its published definition version."""
     app = rukun_app()
     values, files = _values_and_files(sets, attaches)
@@ -361,12 +448,32 @@ def case_start(program: str, subject: str, year: int, sets: tuple[str, ...], att
 @click.argument("case_id", type=int)
 @click.argument("trigger")
 @click.option("--as", "actor", required=True, help="Acting user.")
-@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Form value (repeatable).")
-@click.option("--attach", "attaches", multiple=True, metavar="FIELD=PATH", help="Attach a document (repeatable).")
-@click.option("--expect-version", type=int, default=None, help="Refuse (exit 4) unless the case is at this version.")
+@click.option(
+    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Form value (repeatable)."
+)
+@click.option(
+    "--attach",
+    "attaches",
+    multiple=True,
+    metavar="FIELD=PATH",
+    help="Attach a document (repeatable).",
+)
+@click.option(
+    "--expect-version",
+    type=int,
+    default=None,
+    help="Refuse (exit 4) unless the case is at this version.",
+)
 @json_option
-def case_fire(case_id: int, trigger: str, actor: str, sets: tuple[str, ...], attaches: tuple[str, ...],
-              expect_version: int | None, as_json: bool) -> None:
+def case_fire(
+    case_id: int,
+    trigger: str,
+    actor: str,
+    sets: tuple[str, ...],
+    attaches: tuple[str, ...],
+    expect_version: int | None,
+    as_json: bool,
+) -> None:
     """Fire TRIGGER on a case: checks role, region, form and guards; all or nothing."""
     app = rukun_app()
     values, files = _values_and_files(sets, attaches)
@@ -403,8 +510,10 @@ def case_history(case_id: int, as_json: bool) -> None:
         for r in records:
             failed = [g["guard"] for g in r["guards"] if g["ok"] is not True]
             guards = f"{len(r['guards'])} guards ok" if not failed else f"guards failed: {failed}"
-            yield (f"#{r['seq']} {r['at']} {r['trigger']}: {r['source'] or '-'} -> {r['dest']} "
-                   f"by {r['actor']} ({r['role']}); {guards}; hash {r['hash'][:12]}")
+            yield (
+                f"#{r['seq']} {r['at']} {r['trigger']}: {r['source'] or '-'} -> {r['dest']} "
+                f"by {r['actor']} ({r['role']}); {guards}; hash {r['hash'][:12]}"
+            )
 
     emit(records, as_json, human)
 
@@ -415,10 +524,15 @@ def case_history(case_id: int, as_json: bool) -> None:
 def case_verify(case_id: int, as_json: bool) -> None:
     """Verify a case's history chain (sequence, links and hashes); exit 1 if broken."""
     breaks = rukun_app().cases.verify(case_id)
-    emit({"case_id": case_id, "intact": not breaks, "breaks": breaks}, as_json, lambda: (
-        [f"case {case_id}: history chain intact"] if not breaks
-        else [f"case {case_id}: record #{b['seq']}: {b['reason']}" for b in breaks]
-    ))
+    emit(
+        {"case_id": case_id, "intact": not breaks, "breaks": breaks},
+        as_json,
+        lambda: (
+            [f"case {case_id}: history chain intact"]
+            if not breaks
+            else [f"case {case_id}: record #{b['seq']}: {b['reason']}" for b in breaks]
+        ),
+    )
     if breaks:
         raise SystemExit(1)
 
@@ -429,13 +543,24 @@ def case_verify(case_id: int, as_json: bool) -> None:
 @click.option("--overdue", is_flag=True, help="Only cases past their state's deadline.")
 @click.option("--limit", type=int, default=200, show_default=True)
 @json_option
-def case_list(program: str | None, state: str | None, overdue: bool, limit: int, as_json: bool) -> None:
+def case_list(
+    program: str | None, state: str | None, overdue: bool, limit: int, as_json: bool
+) -> None:
     """List cases."""
     rows = rukun_app().cases.list(program, state, limit, overdue)
-    emit(rows, as_json, lambda: [
-        f"{r['id']:>6} {r['program']:<12} {r['year']} {r['subject']:<24} {r['state']:<20} v{r['version']}"
-        f"{'  OVERDUE' if r['overdue'] else ''}" for r in rows
-    ] or ["no cases"])
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            [
+                f"{r['id']:>6} {r['program']:<12} {r['year']} {r['subject']:<24} "
+                f"{r['state']:<20} v{r['version']}"
+                f"{'  OVERDUE' if r['overdue'] else ''}"
+                for r in rows
+            ]
+            or ["no cases"]
+        ),
+    )
 
 
 @case.command("triggers")
@@ -445,8 +570,14 @@ def case_list(program: str | None, state: str | None, overdue: bool, limit: int,
 def case_triggers(case_id: int, actor: str, as_json: bool) -> None:
     """What USER may fire on the case now, and why not."""
     options = rukun_app().cases.triggers(case_id, actor)
-    rows = [{k: v for k, v in o.to_json().items() if k in ("trigger", "dest", "allowed", "reasons", "guards", "form")}
-            for o in options]
+    rows = [
+        {
+            k: v
+            for k, v in o.to_json().items()
+            if k in ("trigger", "dest", "allowed", "reasons", "guards", "form")
+        }
+        for o in options
+    ]
 
     def human() -> Iterable[str]:
         for o in options:
@@ -464,7 +595,9 @@ def case_triggers(case_id: int, actor: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--year", type=int, default=None, help="Fiscal year of the demo case (default: this year).")
+@click.option(
+    "--year", type=int, default=None, help="Fiscal year of the demo case (default: this year)."
+)
 def demo(year: int | None) -> None:
     """Scripted demo: migrate the database, publish workflows/*.yaml, load demo regions and
     users, run a Probebaya case end to end (including a revision) and print its history."""

@@ -38,7 +38,9 @@ def demo_pdf(title: str) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return bytes(out)
 
 
@@ -47,7 +49,10 @@ def ensure_demo_users(app: Rukun, rt_code: str) -> dict[str, str]:
     with app.context.sessions() as session:
         rt = session.get(Region, rt_code)
         assert rt is not None
-        ancestors = {r.level: r.code for r in session.scalars(select(Region).where(Region.code.in_(rt.ancestor_codes)))}
+        ancestors = {
+            r.level: r.code
+            for r in session.scalars(select(Region).where(Region.code.in_(rt.ancestor_codes)))
+        }
         existing = set(session.scalars(select(User.name)))
     plan = {
         "ketua_rt": ("demo_ketua_rt", [rt_code]),
@@ -70,7 +75,10 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
     echo(f"database: {app.engine.url.render_as_string(hide_password=True)}")
     for path in sorted(WORKFLOWS.glob("*.yaml")):
         result = app.definitions.publish(path, "demo")
-        echo(f"workflow {result.program} v{result.version} {'published' if result.created else 'unchanged'}")
+        echo(
+            f"workflow {result.program} v{result.version} "
+            + ("published" if result.created else "unchanged")
+        )
     app.regions.load_demo()
     rt_code = app.regions.list(level="rt")[0]["code"]
     users = ensure_demo_users(app, rt_code)
@@ -78,8 +86,15 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         docs = {}
-        for name in ("berita_acara_rembug", "daftar_hadir", "rab", "laporan_kemajuan", "lpj_tahap_1",
-                     "lpj_akhir", "berita_acara_monitoring"):
+        for name in (
+            "berita_acara_rembug",
+            "daftar_hadir",
+            "rab",
+            "laporan_kemajuan",
+            "lpj_tahap_1",
+            "lpj_akhir",
+            "berita_acara_monitoring",
+        ):
             docs[name] = Path(tmp) / f"{name}.pdf"
             docs[name].write_bytes(demo_pdf(name.replace("_", " ").title()))
 
@@ -87,16 +102,26 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
         case_id = case["id"]
         echo(f"\ncase {case_id}: Probebaya {year} for {case['subject_name']} ({rt_code})")
 
-        def fire(trigger: str, role: str, values: dict[str, Any] | None = None,
-                 files: dict[str, Path] | None = None) -> None:
+        def fire(
+            trigger: str,
+            role: str,
+            values: dict[str, Any] | None = None,
+            files: dict[str, Path] | None = None,
+        ) -> None:
             result = app.cases.fire(case_id, trigger, users[role], values or {}, files or {})
             echo(f"  {trigger:<24} by {users[role]:<16} -> {result['state']}")
 
-        fire("record_rembug", "ketua_rt",
-             {"rembug_date": f"{year}-01-15", "households_total": "48", "attendees": "31"},
-             {"minutes": docs["berita_acara_rembug"], "attendance_list": docs["daftar_hadir"]})
-        proposal = {"program_area": "infrastructure", "proposal_title": "Semenisasi gang dan drainase",
-                    "budget": "Rp 350.000.000"}
+        fire(
+            "record_rembug",
+            "ketua_rt",
+            {"rembug_date": f"{year}-01-15", "households_total": "48", "attendees": "31"},
+            {"minutes": docs["berita_acara_rembug"], "attendance_list": docs["daftar_hadir"]},
+        )
+        proposal = {
+            "program_area": "infrastructure",
+            "proposal_title": "Semenisasi gang dan drainase",
+            "budget": "Rp 350.000.000",
+        }
         try:
             fire("submit_proposal", "ketua_rt", proposal, {"rab": docs["rab"]})
         except TransitionRefused as refused:
@@ -109,22 +134,53 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
         fire("verify", "kelurahan", {"verification_notes": "Lengkap"})
         fire("approve_kecamatan", "kecamatan")
         fire("approve_city", "city", {"approved_amount": "240.000.000"})
-        fire("disburse_tranche_1", "city", {"tranche_1": "Rp 160.000.000", "tranche_1_date": f"{year}-03-01"})
-        fire("report_progress", "pokmas", {"progress_percent": "60", "spent_to_date": "155000000"},
-             {"progress_report": docs["laporan_kemajuan"], "lpj_tranche_1": docs["lpj_tahap_1"]})
-        fire("disburse_tranche_2", "city", {"tranche_2": "Rp 80.000.000", "tranche_2_date": f"{year}-06-01"})
-        fire("complete_implementation", "pokmas", {"progress_percent": "100"}, {"lpj_final": docs["lpj_akhir"]})
-        fire("record_monitoring", "ketua_rt", {"monitoring_attendees": "29", "residents_assessment": "satisfied"},
-             {"monitoring_minutes": docs["berita_acara_monitoring"]})
-        fire("evaluate", "pendamping", {"evaluation_result": "good", "evaluation_notes": "Tepat sasaran"})
+        fire(
+            "disburse_tranche_1",
+            "city",
+            {"tranche_1": "Rp 160.000.000", "tranche_1_date": f"{year}-03-01"},
+        )
+        fire(
+            "report_progress",
+            "pokmas",
+            {"progress_percent": "60", "spent_to_date": "155000000"},
+            {"progress_report": docs["laporan_kemajuan"], "lpj_tranche_1": docs["lpj_tahap_1"]},
+        )
+        fire(
+            "disburse_tranche_2",
+            "city",
+            {"tranche_2": "Rp 80.000.000", "tranche_2_date": f"{year}-06-01"},
+        )
+        fire(
+            "complete_implementation",
+            "pokmas",
+            {"progress_percent": "100"},
+            {"lpj_final": docs["lpj_akhir"]},
+        )
+        fire(
+            "record_monitoring",
+            "ketua_rt",
+            {"monitoring_attendees": "29", "residents_assessment": "satisfied"},
+            {"monitoring_minutes": docs["berita_acara_monitoring"]},
+        )
+        fire(
+            "evaluate",
+            "pendamping",
+            {"evaluation_result": "good", "evaluation_notes": "Tepat sasaran"},
+        )
         fire("close", "city")
 
     final = app.cases.show(case_id)
-    echo(f"\ncase {case_id} is {final['state']}; approved {format_money(final['data']['approved_amount'])}")
+    echo(
+        f"\ncase {case_id} is {final['state']}; "
+        f"approved {format_money(final['data']['approved_amount'])}"
+    )
     echo("history:")
     for r in app.cases.history(case_id):
-        echo(f"  #{r['seq']:<2} {r['at']}  {r['trigger']:<24} {r['source'] or '-':>18} -> {r['dest']:<18}"
-             f" {r['actor']} ({r['role']})  {r['hash'][:16]}")
+        echo(
+            f"  #{r['seq']:<2} {r['at']}  {r['trigger']:<24} "
+            f"{r['source'] or '-':>18} -> {r['dest']:<18}"
+            f" {r['actor']} ({r['role']})  {r['hash'][:16]}"
+        )
     breaks = app.cases.verify(case_id)
     echo("history chain: " + ("intact" if not breaks else f"BROKEN {breaks}"))
     return case_id

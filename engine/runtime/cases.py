@@ -111,7 +111,9 @@ def due_at(state: StateSpec, entered: dt.datetime) -> dt.datetime | None:
 
     local = entered.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     day = add_working_days(local, deadline.working_days or 0)
-    return dt.datetime.combine(day, dt.time(23, 59, 59), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
+    return dt.datetime.combine(
+        day, dt.time(23, 59, 59), dt.timezone(dt.timedelta(hours=8))
+    ).astimezone(dt.UTC)
 
 
 class _History(Sequence[Mapping[str, Any]]):
@@ -150,7 +152,9 @@ class Cases:
             .where(DefinitionVersion.status == "published")
         )
         if row is None:
-            raise NotFound(f"no published program '{program}' (publish it with `rukun workflow publish`)")
+            raise NotFound(
+                f"no published program '{program}' (publish it with `rukun workflow publish`)"
+            )
         return row
 
     def _case(self, session: Session, case_id: int, *, lock: bool = False) -> Case:
@@ -162,10 +166,14 @@ class Cases:
             raise NotFound(f"no case {case_id}")
         return case
 
-    def _context(self, session: Session, case: Case, definition: Definition, data: Mapping[str, Any]) -> GuardContext:
+    def _context(
+        self, session: Session, case: Case, definition: Definition, data: Mapping[str, Any]
+    ) -> GuardContext:
         region_codes = case.region_path.split("/")
         levels = dict(
-            session.execute(select(Region.level, Region.code).where(Region.code.in_(region_codes))).tuples().all()
+            session.execute(
+                select(Region.level, Region.code).where(Region.code.in_(region_codes))
+            ).all()
         )
 
         def count_cases(level: str, states: Sequence[str] | None) -> int:
@@ -176,7 +184,10 @@ class Cases:
             query = (
                 select(func.count(Case.id))
                 .where(Case.program == case.program, Case.year == case.year)
-                .where((Case.region_path == prefix) | Case.region_path.startswith(prefix + "/", autoescape=True))
+                .where(
+                    (Case.region_path == prefix)
+                    | Case.region_path.startswith(prefix + "/", autoescape=True)
+                )
             )
             if case.id is not None:
                 query = query.where(Case.id != case.id)
@@ -199,17 +210,28 @@ class Cases:
             count_cases=count_cases,
         )
 
-    def _store_documents(self, session: Session, attachments: Mapping[str, Path], actor: str) -> dict[str, Any]:
+    def _store_documents(
+        self, session: Session, attachments: Mapping[str, Path], actor: str
+    ) -> dict[str, Any]:
         stored: dict[str, Any] = {}
         for name, path in attachments.items():
             file = self.context.documents.put_file(Path(path))
             if session.get(Document, file.sha256) is None:
-                session.add(Document(sha256=file.sha256, size=file.size, media_type=file.media_type,
-                                     filename=file.filename, created_by=actor))
+                session.add(
+                    Document(
+                        sha256=file.sha256,
+                        size=file.size,
+                        media_type=file.media_type,
+                        filename=file.filename,
+                        created_by=actor,
+                    )
+                )
             stored[name] = file.to_json()
         return stored
 
-    def _append(self, session: Session, case: Case, version: DefinitionVersion, **fields: Any) -> TransitionRecord:
+    def _append(
+        self, session: Session, case: Case, version: DefinitionVersion, **fields: Any
+    ) -> TransitionRecord:
         last = session.execute(
             select(TransitionRecord.seq, TransitionRecord.hash)
             .where(TransitionRecord.case_id == case.id)
@@ -252,26 +274,52 @@ class Cases:
                 raise NotFound(f"no region {subject}")
             wanted = SUBJECTS[definition.subject]
             if region.level != wanted:
-                raise InvalidData(f"{program} cases are about a {wanted}; {subject} is a {region.level}")
+                raise InvalidData(
+                    f"{program} cases are about a {wanted}; {subject} is a {region.level}"
+                )
             actor = self.context.actor(session, actor_name)
             initial = definition.initial_state
-            starters = sorted({r for t in definition.transitions_from(initial.name) for r in t.roles} | set(ADMIN_ROLES))
+            starters = sorted(
+                {r for t in definition.transitions_from(initial.name) for r in t.roles}
+                | set(ADMIN_ROLES)
+            )
             role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
             raw = dict(values or {})
             raw.update(self._store_documents(session, attachments or {}, actor.name))
             data = clean(definition, all_fields(definition), raw)
             now = utcnow()
             case = Case(
-                program=program, definition_version=version, subject=region, region_path=region.path,
-                year=year, state=initial.name, data=data, created_by=actor.name, created_at=now,
-                updated_at=now, state_entered_at=now, due_at=due_at(initial, now),
+                program=program,
+                definition_version=version,
+                subject=region,
+                region_path=region.path,
+                year=year,
+                state=initial.name,
+                data=data,
+                created_by=actor.name,
+                created_at=now,
+                updated_at=now,
+                state_entered_at=now,
+                due_at=due_at(initial, now),
             )
             session.add(case)
             session.flush()
             record = self._append(
-                session, case, version, kind="start", trigger="start", source=None, dest=initial.name,
-                actor=actor.name, role=role, at=now, payload=data, guards=[],
-                documents={k: v["sha256"] for k, v in data.items() if isinstance(v, dict) and "sha256" in v},
+                session,
+                case,
+                version,
+                kind="start",
+                trigger="start",
+                source=None,
+                dest=initial.name,
+                actor=actor.name,
+                role=role,
+                at=now,
+                payload=data,
+                guards=[],
+                documents={
+                    k: v["sha256"] for k, v in data.items() if isinstance(v, dict) and "sha256" in v
+                },
             )
             session.flush()
             result = case_json(case, definition)
@@ -292,10 +340,18 @@ class Cases:
         try:
             with write_session(self.context.sessions) as session:
                 result, record, program = self._fire(
-                    session, case_id, trigger, actor_name, values or {}, attachments or {}, expected_version
+                    session,
+                    case_id,
+                    trigger,
+                    actor_name,
+                    values or {},
+                    attachments or {},
+                    expected_version,
                 )
         except (StaleDataError, IntegrityError) as exc:
-            error = Conflict(f"case {case_id} was changed by someone else at the same time; reload and retry")
+            error = Conflict(
+                f"case {case_id} was changed by someone else at the same time; reload and retry"
+            )
             self._refused(case_id, trigger, actor_name, error)
             raise error from exc
         except OperationalError as exc:
@@ -307,13 +363,23 @@ class Cases:
         except RukunError as error:
             self._refused(case_id, trigger, actor_name, error)
             raise
-        signals.send(signals.transition_fired, program, case=result, record=record, actor=actor_name)
+        signals.send(
+            signals.transition_fired, program, case=result, record=record, actor=actor_name
+        )
         return result
 
     def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:
         guards = error.guards if isinstance(error, TransitionRefused) else []
-        signals.send(signals.transition_refused, None, case_id=case_id, trigger=trigger, actor=actor,
-                     reason=error.kind, message=error.message, guards=guards)
+        signals.send(
+            signals.transition_refused,
+            None,
+            case_id=case_id,
+            trigger=trigger,
+            actor=actor,
+            reason=error.kind,
+            message=error.message,
+            guards=guards,
+        )
 
     def _fire(
         self,
@@ -335,7 +401,9 @@ class Cases:
         definition = self.context.definition(version)
         transition = self._transition(definition, case, trigger)
         actor = self.context.actor(session, actor_name)
-        role = actor.authorize(transition.roles, case.region_path.split("/"), f"fire '{trigger}' on case {case_id}")
+        role = actor.authorize(
+            transition.roles, case.region_path.split("/"), f"fire '{trigger}' on case {case_id}"
+        )
         unexpected = sorted(set(attachments) - set(transition.form_fields))
         if unexpected:
             raise InvalidData(f"not part of this form: {', '.join(unexpected)}")
@@ -346,8 +414,12 @@ class Cases:
         results = evaluate_guards(transition.guards, self._context(session, case, definition, data))
         failed = [r for r in results if not r.ok]
         if failed:
-            lines = "; ".join(f"{r.name}: {r.message.en if r.message else 'failed'}" for r in failed)
-            raise TransitionRefused(f"'{trigger}' refused on case {case_id}: {lines}", [r.to_json() for r in results])
+            lines = "; ".join(
+                f"{r.name}: {r.message.en if r.message else 'failed'}" for r in failed
+            )
+            raise TransitionRefused(
+                f"'{trigger}' refused on case {case_id}: {lines}", [r.to_json() for r in results]
+            )
         dest = self.context.machines.next_state(version.id, definition, case.state, trigger)
         now = utcnow()
         source = case.state
@@ -356,9 +428,21 @@ class Cases:
             case.state_entered_at = now
             case.due_at = due_at(definition.state(dest), now)
         record = self._append(
-            session, case, version, kind="transition", trigger=trigger, source=source, dest=dest,
-            actor=actor.name, role=role, at=now, payload=payload, guards=[r.to_json() for r in results],
-            documents={k: v["sha256"] for k, v in payload.items() if isinstance(v, dict) and "sha256" in v},
+            session,
+            case,
+            version,
+            kind="transition",
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            actor=actor.name,
+            role=role,
+            at=now,
+            payload=payload,
+            guards=[r.to_json() for r in results],
+            documents={
+                k: v["sha256"] for k, v in payload.items() if isinstance(v, dict) and "sha256" in v
+            },
         )
         session.flush()
         return case_json(case, definition), record_json(record), case.program
@@ -369,7 +453,9 @@ class Cases:
             raise NotFound(f"{definition.program} has no trigger '{trigger}'")
         transition = definition.transition(trigger, case.state)
         if transition is None:
-            available = ", ".join(t.trigger for t in definition.transitions_from(case.state)) or "none"
+            available = (
+                ", ".join(t.trigger for t in definition.transitions_from(case.state)) or "none"
+            )
             raise Conflict(
                 f"'{trigger}' cannot be fired on case {case.id} in state '{case.state}' "
                 f"(available there: {available})"
@@ -386,7 +472,9 @@ class Cases:
         with self.context.sessions() as session:
             self._case(session, case_id)
             records = session.scalars(
-                select(TransitionRecord).where(TransitionRecord.case_id == case_id).order_by(TransitionRecord.seq)
+                select(TransitionRecord)
+                .where(TransitionRecord.case_id == case_id)
+                .order_by(TransitionRecord.seq)
             )
             return [record_json(r) for r in records]
 
@@ -394,18 +482,9 @@ class Cases:
         """Problems in the case's hash chain (empty when intact)."""
         return [{"seq": b.seq, "reason": b.reason} for b in verify_chain(self.history(case_id))]
 
-    def list(self, program: str | None = None, state: str | None = None, limit: int = 200, overdue: bool = False) -> list[dict[str, Any]]:
-        with self.context.sessions() as session:
-            query = select(Case).order_by(Case.id).limit(limit)
-            if program:
-                query = query.where(Case.program == program)
-            if state:
-                query = query.where(Case.state == state)
-            if overdue:
-                query = query.where(Case.due_at < utcnow())
-            return [case_json(c, self.context.definition(c.definition_version)) for c in session.scalars(query)]
-
-    def triggers(self, case_id: int, actor_name: str, values: Mapping[str, Any] | None = None) -> list[TriggerOption]:
+    def triggers(
+        self, case_id: int, actor_name: str, values: Mapping[str, Any] | None = None
+    ) -> list[TriggerOption]:
         """Every trigger out of the case's state with whether ``actor_name`` may fire it now
         and why not; guards that read form fields not yet given are reported as pending."""
         with self.context.sessions() as session:
@@ -414,14 +493,25 @@ class Cases:
             actor = self.context.actor(session, actor_name)
             options = []
             for transition in definition.transitions_from(case.state):
-                options.append(self._option(session, case, definition, actor, transition, values or {}))
+                options.append(
+                    self._option(session, case, definition, actor, transition, values or {})
+                )
             return options
 
-    def _option(self, session: Session, case: Case, definition: Definition, actor: Actor,
-                transition: TransitionSpec, values: Mapping[str, Any]) -> TriggerOption:
+    def _option(
+        self,
+        session: Session,
+        case: Case,
+        definition: Definition,
+        actor: Actor,
+        transition: TransitionSpec,
+        values: Mapping[str, Any],
+    ) -> TriggerOption:
         reasons: list[str] = []
         try:
-            actor.authorize(transition.roles, case.region_path.split("/"), f"fire '{transition.trigger}'")
+            actor.authorize(
+                transition.roles, case.region_path.split("/"), f"fire '{transition.trigger}'"
+            )
         except RukunError as exc:
             reasons.append(exc.message)
         given = {k: v for k, v in values.items() if k in transition.form_fields}
@@ -431,7 +521,38 @@ class Cases:
             payload = {}
             reasons.append(exc.message)
         pending = {f for f in transition.form_fields if f not in payload}
-        results = evaluate_guards(transition.guards, self._context(session, case, definition, {**case.data, **payload}), pending)
+        results = evaluate_guards(
+            transition.guards,
+            self._context(session, case, definition, {**case.data, **payload}),
+            pending,
+        )
         reasons.extend(r.message.en for r in results if r.ok is False and r.message)
-        return TriggerOption(transition.trigger, transition.label, transition.dest, not reasons,
-                             tuple(reasons), tuple(results), transition.form)
+        return TriggerOption(
+            transition.trigger,
+            transition.label,
+            transition.dest,
+            not reasons,
+            tuple(reasons),
+            tuple(results),
+            transition.form,
+        )
+
+    def list(
+        self,
+        program: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        overdue: bool = False,
+    ) -> list[dict[str, Any]]:
+        with self.context.sessions() as session:
+            query = select(Case).order_by(Case.id).limit(limit)
+            if program:
+                query = query.where(Case.program == program)
+            if state:
+                query = query.where(Case.state == state)
+            if overdue:
+                query = query.where(Case.due_at < utcnow())
+            return [
+                case_json(c, self.context.definition(c.definition_version))
+                for c in session.scalars(query)
+            ]

@@ -96,15 +96,20 @@ class Definitions:
             session.add(row)
         result = PublishResult(definition.program, row.version, sha256, created=True)
         signals.send(
-            signals.definition_published, definition.program,
-            version=row.version, sha256=sha256, actor=actor,
+            signals.definition_published,
+            definition.program,
+            version=row.version,
+            sha256=sha256,
+            actor=actor,
         )
         return result
 
     def list(self) -> list[dict[str, Any]]:
         with self.context.sessions() as session:
             rows = session.scalars(
-                select(DefinitionVersion).order_by(DefinitionVersion.program, DefinitionVersion.version)
+                select(DefinitionVersion).order_by(
+                    DefinitionVersion.program, DefinitionVersion.version
+                )
             )
             return [version_json(row) for row in rows]
 

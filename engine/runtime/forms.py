@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -20,7 +20,9 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class Money(fields.Integer):
     """Whole Rupiah; accepts ``150000000``, ``150.000.000`` and ``Rp 150.000.000``."""
 
-    default_error_messages = {"invalid": "Not an amount of money (write e.g. Rp 150.000.000)."}
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Not an amount of money (write e.g. Rp 150.000.000)."
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
@@ -34,7 +36,9 @@ class Money(fields.Integer):
 class DocumentRef(fields.Field):
     """A stored document: ``{sha256, filename, size, media_type}`` (set by the runtime)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> dict[str, Any]:
         if not isinstance(value, Mapping) or not SHA256.match(str(value.get("sha256", ""))):
             raise ValidationError("Attach a file (a stored document).")
         return {
@@ -56,7 +60,9 @@ class Bool(fields.Boolean):
 def field_for(spec: FieldSpec, required: bool) -> fields.Field:
     """The marshmallow field for one declared field."""
     options: dict[str, Any] = {"required": required, "allow_none": not required}
-    rng = validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
+    rng = (
+        validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
+    )
     if spec.type in ("string", "text"):
         checks = [validate.Length(max=spec.max_length)] if spec.max_length else []
         return fields.String(validate=checks, **options)
@@ -84,11 +90,15 @@ def schema_for(definition: Definition, items: Iterable[FormItem]) -> Schema:
 
 @lru_cache(maxsize=512)
 def _cached_schema(definition: Definition, items: tuple[FormItem, ...]) -> Schema:
-    declared = {item.field: field_for(definition.fields[item.field], item.required) for item in items}
+    declared = {
+        item.field: field_for(definition.fields[item.field], item.required) for item in items
+    }
     return Schema.from_dict(declared, name=f"{definition.program}_form")()
 
 
-def clean(definition: Definition, items: Iterable[FormItem], raw: Mapping[str, Any]) -> dict[str, Any]:
+def clean(
+    definition: Definition, items: Iterable[FormItem], raw: Mapping[str, Any]
+) -> dict[str, Any]:
     """Validate ``raw`` input against ``items``; return JSON-safe values or raise InvalidData."""
     items = tuple(items)
     allowed = {item.field for item in items}

@@ -60,7 +60,9 @@ class Regions:
         reader = csv.reader(io.StringIO(text))
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != list(CSV_COLUMNS):
-            raise InvalidData(f"{name}:1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header or [])}")
+            raise InvalidData(
+                f"{name}:1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header or [])}"
+            )
         rows: list[tuple[int, RegionRow]] = []
         errors: list[str] = []
         for record in reader:
@@ -68,18 +70,25 @@ class Regions:
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(CSV_COLUMNS):
-                errors.append(f"{name}:{line}: expected {len(CSV_COLUMNS)} columns, got {len(record)}")
+                errors.append(
+                    f"{name}:{line}: expected {len(CSV_COLUMNS)} columns, got {len(record)}"
+                )
                 continue
             code, level, region_name, parent = (cell.strip() for cell in record)
             rows.append((line, RegionRow(code, level, region_name, parent or None)))
         return self.upsert(rows, name, errors)
 
-    def upsert(self, rows: Iterable[tuple[int, RegionRow]], source: str, errors: list[str] | None = None) -> int:
+    def upsert(
+        self, rows: Iterable[tuple[int, RegionRow]], source: str, errors: list[str] | None = None
+    ) -> int:
         """Check all rows, then insert new regions and rename existing ones in one transaction."""
         errors = list(errors or [])
         rows = list(rows)
         with write_session(self.context.sessions) as session:
-            existing = self._existing(session, {r.code for _, r in rows} | {r.parent_code for _, r in rows if r.parent_code})
+            existing = self._existing(
+                session,
+                {r.code for _, r in rows} | {r.parent_code for _, r in rows if r.parent_code},
+            )
             seen: dict[str, RegionRow] = {}
             for line, row in rows:
                 reason = self._check(row, seen, existing)
@@ -90,11 +99,21 @@ class Regions:
                 raise InvalidData("\n".join(errors))
             paths = {code: region.path for code, region in existing.items()}
             for _, row in rows:
-                paths[row.code] = f"{paths[row.parent_code]}/{row.code}" if row.parent_code else row.code
+                paths[row.code] = (
+                    f"{paths[row.parent_code]}/{row.code}" if row.parent_code else row.code
+                )
                 region = existing.get(row.code)
                 if region is None:
-                    session.add(Region(code=row.code, level=row.level, name=row.name,
-                                       parent_code=row.parent_code, path=paths[row.code], is_demo=row.is_demo))
+                    session.add(
+                        Region(
+                            code=row.code,
+                            level=row.level,
+                            name=row.name,
+                            parent_code=row.parent_code,
+                            path=paths[row.code],
+                            is_demo=row.is_demo,
+                        )
+                    )
                 else:
                     region.name = row.name
                 session.flush()
@@ -106,11 +125,15 @@ class Regions:
         code_list = sorted(codes)
         for start in range(0, len(code_list), 500):
             chunk = code_list[start : start + 500]
-            found.update({r.code: r for r in session.scalars(select(Region).where(Region.code.in_(chunk)))})
+            found.update(
+                {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(chunk)))}
+            )
         return found
 
     @staticmethod
-    def _check(row: RegionRow, seen: dict[str, RegionRow], existing: dict[str, Region]) -> str | None:
+    def _check(
+        row: RegionRow, seen: dict[str, RegionRow], existing: dict[str, Region]
+    ) -> str | None:
         if not row.code or any(ch.isspace() or ch == "/" for ch in row.code):
             return f"bad code {row.code!r} (no spaces or '/')"
         if row.level not in IMPORT_LEVELS:
@@ -128,15 +151,25 @@ class Regions:
             elif row.parent_code in existing:
                 parent_level = existing[row.parent_code].level
             else:
-                return f"unknown parent {row.parent_code} (it must exist or come earlier in the file)"
-            if parent_level in IMPORT_LEVELS and row.level in IMPORT_LEVELS and level_rank(parent_level) >= level_rank(row.level):
+                return (
+                    f"unknown parent {row.parent_code} (it must exist or come earlier in the file)"
+                )
+            if (
+                parent_level in IMPORT_LEVELS
+                and row.level in IMPORT_LEVELS
+                and level_rank(parent_level) >= level_rank(row.level)
+            ):
                 return f"a {row.level} cannot be under a {parent_level} ({row.parent_code})"
         elif row.level not in ("provinsi", "kota"):
             return f"a {row.level} needs a parent_code"
         current = existing.get(row.code)
-        if current is not None and (current.level != row.level or current.parent_code != row.parent_code):
-            return (f"{row.code} exists as {current.level} under {current.parent_code}; "
-                    "changing level or parent is not supported by import")
+        if current is not None and (
+            current.level != row.level or current.parent_code != row.parent_code
+        ):
+            return (
+                f"{row.code} exists as {current.level} under {current.parent_code}; "
+                "changing level or parent is not supported by import"
+            )
         return None
 
     def load_demo(self) -> int:
@@ -149,15 +182,26 @@ class Regions:
         kelurahan: list[str] = []
         for kecamatan in wilayah.list_wilayah("64.72"):
             rows.append((0, RegionRow(kecamatan.code, "kecamatan", kecamatan.name, "64.72")))
-            for kel in wilayah.list_wilayah(kecamatan.code):
-                rows.append((0, RegionRow(kel.code, "kelurahan", kel.name, kecamatan.code)))
-                kelurahan.append(kel.code)
-        for kel in kelurahan[:2]:
+            for village in wilayah.list_wilayah(kecamatan.code):
+                rows.append((0, RegionRow(village.code, "kelurahan", village.name, kecamatan.code)))
+                kelurahan.append(village.code)
+        for kel_code in kelurahan[:2]:
             for rw in range(1, 3):
-                rw_code = f"{kel}.{rw:03d}"
-                rows.append((0, RegionRow(rw_code, "rw", f"RW {rw:03d} (demo)", kel, True)))
+                rw_code = f"{kel_code}.{rw:03d}"
+                rows.append((0, RegionRow(rw_code, "rw", f"RW {rw:03d} (demo)", kel_code, True)))
                 for rt in range(1, 4):
-                    rows.append((0, RegionRow(f"{rw_code}.{rt:03d}", "rt", f"RT {rt:03d} RW {rw:03d} (demo)", rw_code, True)))
+                    rows.append(
+                        (
+                            0,
+                            RegionRow(
+                                f"{rw_code}.{rt:03d}",
+                                "rt",
+                                f"RT {rt:03d} RW {rw:03d} (demo)",
+                                rw_code,
+                                True,
+                            ),
+                        )
+                    )
         return self.upsert(rows, "demo")
 
     def list(self, level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:

@@ -27,4 +27,6 @@ def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
         try:
             receiver(sender, **kwargs)
         except Exception:
-            log.exception("receiver %r of signal %s failed", receiver, signal.name)
+            log.exception(
+                "receiver %r of signal %s failed", receiver, getattr(signal, "name", signal)
+            )

@@ -34,12 +34,16 @@ class Users:
         """Built-in roles plus those declared by published definitions, with their levels."""
         roles = {name: spec.level for name, spec in BUILTIN_ROLES.items()}
         with self.context.sessions() as session:
-            for row in session.scalars(select(DefinitionVersion).where(DefinitionVersion.status == "published")):
+            for row in session.scalars(
+                select(DefinitionVersion).where(DefinitionVersion.status == "published")
+            ):
                 for name, spec in self.context.definition(row).roles.items():
                     roles.setdefault(name, spec.level)
         return roles
 
-    def add(self, name: str, role: str, regions: Sequence[str] = (), password: str | None = None) -> dict[str, Any]:
+    def add(
+        self, name: str, role: str, regions: Sequence[str] = (), password: str | None = None
+    ) -> dict[str, Any]:
         """Create a user holding ``role`` in each of ``regions`` (or everywhere if none)."""
         name = name.strip()
         if not name or len(name) > 100 or any(ch.isspace() for ch in name):
@@ -58,9 +62,13 @@ class Users:
                 if region is None:
                     raise NotFound(f"no region {code}")
                 if level is not None and region.level != level:
-                    raise InvalidData(f"role {role} is scoped to a {level}; {code} is a {region.level}")
+                    raise InvalidData(
+                        f"role {role} is scoped to a {level}; {code} is a {region.level}"
+                    )
             user = User(name=name, password_hash=_hasher.hash(password) if password else None)
-            user.grants = [RoleGrant(role=role, region_code=code) for code in regions] or [RoleGrant(role=role)]
+            user.grants = [RoleGrant(role=role, region_code=code) for code in regions] or [
+                RoleGrant(role=role)
+            ]
             session.add(user)
             session.flush()
             return user_json(user)

@@ -99,5 +99,9 @@ def check_current(engine: Engine) -> None:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
-        state = "not initialised" if current is None else f"at revision {current}, code expects {head}"
-        raise DatabaseNotReady(f"database {engine.url.render_as_string()} is {state}: run `rukun db upgrade`")
+        state = (
+            "not initialised" if current is None else f"at revision {current}, code expects {head}"
+        )
+        raise DatabaseNotReady(
+            f"database {engine.url.render_as_string()} is {state}: run `rukun db upgrade`"
+        )

@@ -13,7 +13,6 @@ import puremagic
 
 from engine.errors import InvalidData
 
-
 ZIP_CONTAINERS = ("application/vnd.openxmlformats", "application/vnd.oasis.opendocument")
 
 
@@ -55,7 +54,9 @@ class DocumentStore:
 
     def put_bytes(self, content: bytes, filename: str) -> StoredFile:
         if len(content) > self.max_bytes:
-            raise InvalidData(f"{filename} is {len(content)} bytes; the limit is {self.max_bytes} bytes")
+            raise InvalidData(
+                f"{filename} is {len(content)} bytes; the limit is {self.max_bytes} bytes"
+            )
         if not content:
             raise InvalidData(f"{filename} is empty")
         media_type = self.media_type(content, filename)

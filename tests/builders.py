@@ -1,0 +1,145 @@
+"""Builders for tests: a published program, users per role, documents, and cases driven to
+a given state along the happy path (``scenario.probebaya_case(state="verified")``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.demo import demo_pdf, ensure_demo_users
+from engine.runtime import Rukun
+
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = 2026
+
+#: The Probebaya happy path: (trigger, role, values, documents) in order.
+PROBEBAYA_PATH: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
+    (
+        "record_rembug",
+        "ketua_rt",
+        {"rembug_date": "2026-01-15", "households_total": "40", "attendees": "25"},
+        ("minutes", "attendance_list"),
+    ),
+    (
+        "submit_proposal",
+        "ketua_rt",
+        {
+            "program_area": "infrastructure",
+            "proposal_title": "Drainase gang",
+            "budget": "Rp 200.000.000",
+        },
+        ("rab",),
+    ),
+    ("verify", "kelurahan", {}, ()),
+    ("approve_kecamatan", "kecamatan", {}, ()),
+    ("approve_city", "city", {"approved_amount": "Rp 200.000.000"}, ()),
+    (
+        "disburse_tranche_1",
+        "city",
+        {"tranche_1": "Rp 120.000.000", "tranche_1_date": "2026-03-01"},
+        (),
+    ),
+    (
+        "report_progress",
+        "pokmas",
+        {"progress_percent": "50", "spent_to_date": "Rp 100.000.000"},
+        ("progress_report", "lpj_tranche_1"),
+    ),
+    (
+        "disburse_tranche_2",
+        "city",
+        {"tranche_2": "Rp 80.000.000", "tranche_2_date": "2026-06-01"},
+        (),
+    ),
+    ("complete_implementation", "pokmas", {"progress_percent": "100"}, ("lpj_final",)),
+    (
+        "record_monitoring",
+        "ketua_rt",
+        {"monitoring_attendees": "30", "residents_assessment": "satisfied"},
+        ("monitoring_minutes",),
+    ),
+    ("evaluate", "pendamping", {"evaluation_result": "good", "evaluation_notes": "Baik"}, ()),
+    ("close", "city", {}, ()),
+]
+
+#: State reached after each step of the happy path.
+PROBEBAYA_STATES = [
+    "rembug_held",
+    "submitted",
+    "verified",
+    "kecamatan_approved",
+    "approved",
+    "implementing",
+    "implementing",
+    "fully_disbursed",
+    "monitoring",
+    "monitored",
+    "evaluated",
+    "closed",
+]
+
+
+@dataclass
+class Scenario:
+    app: Rukun
+    users: dict[str, str]
+    rt: str
+    docs_dir: Path
+    docs: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def probebaya(cls, app: Rukun, tmp_path: Path) -> Scenario:
+        app.definitions.publish(ROOT / "workflows" / "probebaya.yaml", "test")
+        app.regions.load_demo()
+        rt = app.regions.list(level="rt")[0]["code"]
+        users = ensure_demo_users(app, rt)
+        docs_dir = tmp_path / "docs"
+        docs_dir.mkdir(exist_ok=True)
+        return cls(app, users, rt, docs_dir)
+
+    def doc(self, name: str) -> Path:
+        """A small PDF for a document field (distinct content per name)."""
+        if name not in self.docs:
+            path = self.docs_dir / f"{name}.pdf"
+            path.write_bytes(demo_pdf(name))
+            self.docs[name] = path
+        return self.docs[name]
+
+    def start(self, subject: str | None = None, year: int = YEAR) -> dict[str, Any]:
+        return self.app.cases.start("probebaya", subject or self.rt, year, self.users["ketua_rt"])
+
+    def fire(
+        self,
+        case_id: int,
+        trigger: str,
+        role: str,
+        values: Mapping[str, str] | None = None,
+        documents: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        files = {name: self.doc(name) for name in documents}
+        return self.app.cases.fire(
+            case_id, trigger, self.users[role], dict(values or {}), files, **kwargs
+        )
+
+    def step(self, trigger: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
+        """The role, values and documents the happy path uses for ``trigger``."""
+        for name, role, values, documents in PROBEBAYA_PATH:
+            if name == trigger:
+                return role, dict(values), documents
+        raise KeyError(trigger)
+
+    def probebaya_case(self, state: str = "draft", subject: str | None = None) -> dict[str, Any]:
+        """A new case moved along the happy path until it first reaches ``state``."""
+        case = self.start(subject)
+        if state == "draft":
+            return case
+        for (trigger, role, values, documents), reached in zip(
+            PROBEBAYA_PATH, PROBEBAYA_STATES, strict=True
+        ):
+            case = self.fire(case["id"], trigger, role, values, documents)
+            if reached == state:
+                return case
+        raise ValueError(f"the happy path never reaches {state!r}")
