@@ -1,7 +1,8 @@
 """One shared ``transitions.Machine`` per definition version.
 
-Building a machine per case per request is wasteful; instead each firing attaches a light
-model in the case's current state, triggers the event, reads the new state and detaches it.
+Building a machine per case per request is wasteful (see benchmarks/): each machine keeps one
+stand-in model, and a firing puts it in the case's state, triggers the event and reads the
+state it reached — under a lock, so threads never share a half-done firing.
 """
 
 from __future__ import annotations
@@ -40,26 +41,25 @@ class MachineRegistry:
     """Caches a machine per definition version id; safe to use from several threads."""
 
     def __init__(self) -> None:
-        self._machines: dict[int, Machine] = {}
+        self._machines: dict[int, tuple[Machine, _CaseModel]] = {}
         self._lock = threading.Lock()
 
-    def machine(self, version_id: int, definition: Definition) -> Machine:
-        with self._lock:
-            machine = self._machines.get(version_id)
-            if machine is None:
-                machine = self._machines[version_id] = build_machine(definition)
-            return machine
+    def _entry(self, version_id: int, definition: Definition) -> tuple[Machine, _CaseModel]:
+        entry = self._machines.get(version_id)
+        if entry is None:
+            machine = build_machine(definition)
+            model = _CaseModel()
+            machine.add_model(model)
+            entry = self._machines[version_id] = (machine, model)
+        return entry
 
     def next_state(self, version_id: int, definition: Definition, state: str, trigger: str) -> str:
         """The state reached by firing ``trigger`` from ``state``; Conflict if impossible."""
-        machine = self.machine(version_id, definition)
-        model = _CaseModel()
         with self._lock:
-            machine.add_model(model, initial=state)
+            machine, model = self._entry(version_id, definition)
             try:
+                machine.set_state(state, model=model)
                 model.trigger(trigger)  # type: ignore[attr-defined]
-                return model.state
-            except (MachineError, AttributeError) as exc:
+            except (MachineError, AttributeError, ValueError) as exc:
                 raise Conflict(f"'{trigger}' cannot be fired from state '{state}'") from exc
-            finally:
-                machine.remove_model(model)
+            return model.state
