@@ -159,7 +159,7 @@ class Cases:
 
     def _case(self, session: Session, case_id: int, *, lock: bool = False) -> Case:
         query = select(Case).where(Case.id == case_id)
-        if lock and session.bind is not None and session.get_bind().dialect.name == "postgresql":
+        if lock and self.context.engine.dialect.name == "postgresql":
             query = query.with_for_update(of=Case)
         case = session.scalar(query)
         if case is None:
@@ -248,7 +248,6 @@ class Cases:
             "prev_hash": prev_hash,
             **fields,
         }
-        values["at"] = values["at"].replace(microsecond=values["at"].microsecond)
         record = TransitionRecord(**values, hash=record_hash(values))
         session.add(record)
         return record

@@ -64,7 +64,8 @@ def field_for(spec: FieldSpec, required: bool) -> fields.Field:
         validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
     )
     if spec.type in ("string", "text"):
-        checks = [validate.Length(max=spec.max_length)] if spec.max_length else []
+        # a required text must say something; an optional one may be left empty
+        checks = [validate.Length(min=1 if required else 0, max=spec.max_length)]
         return fields.String(validate=checks, **options)
     if spec.type == "integer":
         return fields.Integer(strict=False, validate=[rng] if rng else [], **options)
