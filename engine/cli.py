@@ -40,6 +40,10 @@ class RukunGroup(click.Group):
             _fail(ctx, f"database error: {reason}", 1, {"kind": "database", "message": reason})
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # the reader (e.g. `| head`) went away: nothing left to say to anyone
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            ctx.exit(0)
         except Exception as error:
             log.debug("internal error", exc_info=True)
             message = (
@@ -533,7 +537,7 @@ def case_history(case_id: int, as_json: bool) -> None:
             guards = f"{len(r['guards'])} guards ok" if not failed else f"guards failed: {failed}"
             yield (
                 f"#{r['seq']} {r['at']} {r['trigger']}: {r['source'] or '-'} -> {r['dest']} "
-                f"by {r['actor']} ({r['role']}); {guards}; hash {r['hash'][:12]}"
+                f"by {r['actor']} ({r['role'] or '-'}); {guards}; hash {r['hash'][:12]}"
             )
 
     emit(records, as_json, human)
@@ -610,6 +614,44 @@ def case_triggers(case_id: int, actor: str, as_json: bool) -> None:
                     yield f"      pending form input: {g.name}"
 
     emit(rows, as_json, human)
+
+
+# --------------------------------------------------------------------------- tick
+
+
+@main.command()
+@click.option(
+    "--now",
+    "now",
+    default=None,
+    metavar="ISO-TIME",
+    help="Act as if it were this time (UTC ISO 8601); for replaying and testing.",
+)
+@json_option
+def tick(now: str | None, as_json: bool) -> None:
+    """Escalate cases past their state's deadline (idempotent; run it from cron)."""
+    import datetime as dt
+
+    when = None
+    if now is not None:
+        try:
+            when = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not an ISO time: {now}", param_hint="--now") from exc
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+    escalated = rukun_app().cases.tick(when)
+    emit(
+        escalated,
+        as_json,
+        lambda: (
+            [
+                f"escalated case {c['id']} ({c['program']}, {c['state']}, due {c['due_at']})"
+                for c in escalated
+            ]
+            or ["nothing overdue to escalate"]
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- demo

@@ -67,7 +67,9 @@ def quorum(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     "documents",
     params={"fields": Param("fields", field_types=("document",))},
     shorthand="fields",
-    message=Label("Dokumen wajib belum dilampirkan: {missing_id}", "Required documents missing: {missing_en}"),
+    message=Label(
+        "Dokumen wajib belum dilampirkan: {missing_id}", "Required documents missing: {missing_en}"
+    ),
 )
 def documents(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     """Each named document field has a stored file attached."""

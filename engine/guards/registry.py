@@ -270,7 +270,9 @@ def _check_value(value: Any, scope: Scope) -> list[tuple[ArgPath, str]]:
 # --------------------------------------------------------------------------- running
 
 
-def referenced_fields(guard_type: GuardType, args: Mapping[str, Any], scope_fields: set[str]) -> tuple[str, ...]:
+def referenced_fields(
+    guard_type: GuardType, args: Mapping[str, Any], scope_fields: set[str]
+) -> tuple[str, ...]:
     """The case fields a guard reads; used to tell 'fails now' from 'waits on the form'."""
     found: list[str] = []
     for pname, param in guard_type.params.items():

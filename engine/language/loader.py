@@ -104,10 +104,14 @@ class _Checker:
     def err(self, path: Path, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.pos.problem(path, message, at_key=at_key))
 
-    def keys(self, mapping: Mapping[str, Any], allowed: tuple[str, ...], path: Path, what: str) -> None:
+    def keys(
+        self, mapping: Mapping[str, Any], allowed: tuple[str, ...], path: Path, what: str
+    ) -> None:
         for key in mapping:
             if key not in allowed:
-                self.err((*path, key), f"unknown key '{key}' in {what}{hint(key, allowed)}", at_key=True)
+                self.err(
+                    (*path, key), f"unknown key '{key}' in {what}{hint(key, allowed)}", at_key=True
+                )
 
     def mapping(self, value: Any, path: Path, what: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -145,7 +149,9 @@ class _Checker:
     # -- the document ------------------------------------------------------------------
     def check(self, data: Any) -> Definition | None:
         if not isinstance(data, dict):
-            self.err((), "a definition must be a YAML mapping with keys " + ", ".join(REQUIRED_TOP_KEYS))
+            self.err(
+                (), "a definition must be a YAML mapping with keys " + ", ".join(REQUIRED_TOP_KEYS)
+            )
             return None
         self.keys(data, TOP_KEYS, (), "definition")
         for key in REQUIRED_TOP_KEYS:
@@ -153,13 +159,21 @@ class _Checker:
                 self.err((), f"missing required key '{key}'")
         version = data.get("rukun")
         if "rukun" in data and (isinstance(version, bool) or version != LANGUAGE_VERSION):
-            self.err(("rukun",), f"unsupported language version {version!r} (this engine reads rukun: {LANGUAGE_VERSION})")
-        program = self.name(data.get("program"), ("program",), "program") if "program" in data else None
+            self.err(
+                ("rukun",),
+                f"unsupported language version {version!r} (this engine reads rukun: {LANGUAGE_VERSION})",
+            )
+        program = (
+            self.name(data.get("program"), ("program",), "program") if "program" in data else None
+        )
         title = self.label(data.get("title"), ("title",), humanize(program or "program"))
         description = self.label(data.get("description"), ("description",))
         subject = data.get("subject")
         if "subject" in data and subject not in SUBJECTS:
-            self.err(("subject",), f"unknown subject {subject!r} (one of {', '.join(SUBJECTS)}){hint(str(subject), list(SUBJECTS))}")
+            self.err(
+                ("subject",),
+                f"unknown subject {subject!r} (one of {', '.join(SUBJECTS)}){hint(str(subject), list(SUBJECTS))}",
+            )
         params = self.params(data.get("params", {}))
         roles = self.roles(data.get("roles", {}))
         fields = self.fields(data.get("fields", {}))
@@ -211,9 +225,13 @@ class _Checker:
             self.keys(body, ROLE_KEYS, path, f"role '{name}'")
             level = body.get("level")
             if level is not None and level not in LEVELS:
-                self.err((*path, "level"), f"unknown region level {level!r} (one of {', '.join(LEVELS)})")
+                self.err(
+                    (*path, "level"), f"unknown region level {level!r} (one of {', '.join(LEVELS)})"
+                )
                 level = None
-            label = self.label(body.get("label"), (*path, "label"), humanize(name)) or humanize(name)
+            label = self.label(body.get("label"), (*path, "label"), humanize(name)) or humanize(
+                name
+            )
             roles[name] = RoleSpec(name, level, label)
         return roles
 
@@ -233,7 +251,10 @@ class _Checker:
             ftype = body.get("type")
             if ftype not in FIELD_TYPES:
                 where = (*path, "type") if "type" in body else path
-                self.err(where, f"field '{name}' needs a type, one of {', '.join(FIELD_TYPES)}{hint(str(ftype), FIELD_TYPES)}")
+                self.err(
+                    where,
+                    f"field '{name}' needs a type, one of {', '.join(FIELD_TYPES)}{hint(str(ftype), FIELD_TYPES)}",
+                )
                 continue
             allowed = FIELD_KEYS_COMMON + FIELD_KEYS_BY_TYPE.get(ftype, ())
             self.keys(body, allowed, path, f"field '{name}' ({ftype})")
@@ -260,7 +281,9 @@ class _Checker:
         if low is not None and high is not None and low > high:
             self.err((*path, "min"), f"min ({low}) is greater than max ({high})")
         max_length = body.get("max_length")
-        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 0):
+        if max_length is not None and (
+            isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 0
+        ):
             self.err((*path, "max_length"), "max_length must be a positive whole number")
             max_length = None
         pii = body.get("pii", False)
@@ -327,7 +350,9 @@ class _Checker:
                 continue
             if name in seen:
                 line = self.pos.of(("states", seen[name], "name"))[0]
-                self.err((*path, "name"), f"duplicate state '{name}' (first defined on line {line})")
+                self.err(
+                    (*path, "name"), f"duplicate state '{name}' (first defined on line {line})"
+                )
                 continue
             seen[name] = i
             flags = {}
@@ -339,11 +364,14 @@ class _Checker:
                 flags[flag] = value
             if flags["initial"] and flags["final"]:
                 self.err((*path, "final"), f"state '{name}' cannot be both initial and final")
-            deadline = self.deadline(body.get("deadline"), (*path, "deadline"), roles, flags["final"])
+            deadline = self.deadline(
+                body.get("deadline"), (*path, "deadline"), roles, flags["final"]
+            )
             result.append(
                 StateSpec(
                     name=name,
-                    label=self.label(body.get("label"), (*path, "label"), humanize(name)) or humanize(name),
+                    label=self.label(body.get("label"), (*path, "label"), humanize(name))
+                    or humanize(name),
                     initial=flags["initial"],
                     final=flags["final"],
                     description=self.label(body.get("description"), (*path, "description")),
@@ -355,10 +383,15 @@ class _Checker:
             self.err(("states",), "no initial state: mark exactly one state with 'initial: true'")
         for extra in initials[1:]:
             index = seen[extra.name]
-            self.err(("states", index, "initial"), f"second initial state '{extra.name}' (only one state may be initial)")
+            self.err(
+                ("states", index, "initial"),
+                f"second initial state '{extra.name}' (only one state may be initial)",
+            )
         return result
 
-    def deadline(self, raw: Any, path: Path, roles: Mapping[str, RoleSpec], final: bool) -> Deadline | None:
+    def deadline(
+        self, raw: Any, path: Path, roles: Mapping[str, RoleSpec], final: bool
+    ) -> Deadline | None:
         if raw is None:
             return None
         body = self.mapping(raw, path, "deadline")
@@ -377,7 +410,10 @@ class _Checker:
             return None
         escalate_to = body.get("escalate_to")
         if escalate_to is not None and escalate_to not in roles:
-            self.err((*path, "escalate_to"), f"unknown role '{escalate_to}'{hint(str(escalate_to), list(roles))}")
+            self.err(
+                (*path, "escalate_to"),
+                f"unknown role '{escalate_to}'{hint(str(escalate_to), list(roles))}",
+            )
         return Deadline(
             days=span if spans[0] == "days" else None,
             working_days=span if spans[0] == "working_days" else None,
@@ -408,13 +444,25 @@ class _Checker:
             for key in ("trigger", "source", "dest", "roles"):
                 if key not in body:
                     self.err(path, f"transition needs '{key}'")
-            trigger = self.name(body.get("trigger"), (*path, "trigger"), "trigger") if "trigger" in body else None
-            sources, any_source = self.sources(body.get("source"), (*path, "source"), by_name, non_final) if "source" in body else ((), False)
+            trigger = (
+                self.name(body.get("trigger"), (*path, "trigger"), "trigger")
+                if "trigger" in body
+                else None
+            )
+            sources, any_source = (
+                self.sources(body.get("source"), (*path, "source"), by_name, non_final)
+                if "source" in body
+                else ((), False)
+            )
             dest = body.get("dest")
             if "dest" in body and dest not in by_name:
                 self.err((*path, "dest"), f"unknown state {dest!r}{hint(str(dest), list(by_name))}")
                 dest = None
-            roles = self.transition_roles(body.get("roles"), (*path, "roles"), scope) if "roles" in body else ()
+            roles = (
+                self.transition_roles(body.get("roles"), (*path, "roles"), scope)
+                if "roles" in body
+                else ()
+            )
             form = self.form(body.get("form", []), (*path, "form"), scope)
             guards = self.guards(body.get("guards", []), (*path, "guards"), scope)
             if trigger is None:
@@ -423,7 +471,10 @@ class _Checker:
                 pair = (trigger, source)
                 if pair in seen_pairs:
                     line = self.pos.of(("transitions", seen_pairs[pair]))[0]
-                    self.err((*path, "trigger"), f"duplicate transition '{trigger}' from state '{source}' (already defined on line {line})")
+                    self.err(
+                        (*path, "trigger"),
+                        f"duplicate transition '{trigger}' from state '{source}' (already defined on line {line})",
+                    )
                 else:
                     seen_pairs[pair] = i
             if dest is None or not sources:
@@ -433,7 +484,8 @@ class _Checker:
                 sources=sources,
                 dest=str(dest),
                 roles=roles,
-                label=self.label(body.get("label"), (*path, "label"), humanize(trigger)) or humanize(trigger),
+                label=self.label(body.get("label"), (*path, "label"), humanize(trigger))
+                or humanize(trigger),
                 form=form,
                 guards=guards,
                 description=self.label(body.get("description"), (*path, "description")),
@@ -449,7 +501,7 @@ class _Checker:
             return non_final, True
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not items:
-            self.err(path, "source must be a state, a list of states, or \"*\"")
+            self.err(path, 'source must be a state, a list of states, or "*"')
             return (), False
         sources: list[str] = []
         for j, name in enumerate(items):
@@ -493,7 +545,10 @@ class _Checker:
                 where = (*where, "field")
                 item = item.get("field")
             if not isinstance(item, str) or item not in scope.fields:
-                self.err(where, f"form field {item!r} is not declared in 'fields'{hint(str(item), set(scope.fields))}")
+                self.err(
+                    where,
+                    f"form field {item!r} is not declared in 'fields'{hint(str(item), set(scope.fields))}",
+                )
                 continue
             if any(f.field == item for f in result):
                 self.err(where, f"form field '{item}' listed twice")
@@ -511,11 +566,18 @@ class _Checker:
                 continue
             names = [k for k in body if k != "message"]
             if len(names) != 1:
-                self.err(where, f"a guard names exactly one guard (one of {', '.join(sorted(REGISTRY))}), got {len(names)}")
+                self.err(
+                    where,
+                    f"a guard names exactly one guard (one of {', '.join(sorted(REGISTRY))}), got {len(names)}",
+                )
                 continue
             name = names[0]
             if name not in REGISTRY:
-                self.err((*where, name), f"unknown guard '{name}'{hint(name, list(REGISTRY))}", at_key=True)
+                self.err(
+                    (*where, name),
+                    f"unknown guard '{name}'{hint(name, list(REGISTRY))}",
+                    at_key=True,
+                )
                 continue
             args, problems = check_guard_args(REGISTRY[name], body[name], scope)
             for sub, message in problems:
@@ -543,6 +605,10 @@ class _Checker:
         for index, state in enumerate(states):
             where: Path = ("states", index, "name")
             if state.name not in reached:
-                self.err(where, f"state '{state.name}' is unreachable from the initial state '{initial}'")
+                self.err(
+                    where, f"state '{state.name}' is unreachable from the initial state '{initial}'"
+                )
             if not state.final and not edges[state.name]:
-                self.err(where, f"state '{state.name}' is not final but has no transition out of it")
+                self.err(
+                    where, f"state '{state.name}' is not final but has no transition out of it"
+                )

@@ -94,7 +94,9 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise self._problem(node, f"document too large (more than {MAX_NODES} nodes)")
-        self.positions.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        self.positions.values.setdefault(
+            path, (node.start_mark.line + 1, node.start_mark.column + 1)
+        )
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             result: dict[str, Any] = {}

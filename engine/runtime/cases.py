@@ -426,6 +426,7 @@ class Cases:
         if dest != source:
             case.state_entered_at = now
             case.due_at = due_at(definition.state(dest), now)
+            case.escalated_at = None
         record = self._append(
             session,
             case,
@@ -460,6 +461,56 @@ class Cases:
                 f"(available there: {available})"
             )
         return transition
+
+    def tick(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Escalate every case whose state's deadline has passed and that was not escalated
+        since it entered that state: one history record and one signal each. Idempotent;
+        each case is its own transaction."""
+        now = now or utcnow()
+        with self.context.sessions() as session:
+            due = list(
+                session.scalars(
+                    select(Case.id)
+                    .where(Case.due_at < now, Case.escalated_at.is_(None))
+                    .order_by(Case.due_at)
+                )
+            )
+        escalated = []
+        for case_id in due:
+            with write_session(self.context.sessions) as session:
+                case = self._case(session, case_id, lock=True)
+                if case.due_at is None or case.due_at >= now or case.escalated_at is not None:
+                    continue  # moved or escalated by someone else meanwhile
+                definition = self.context.definition(case.definition_version)
+                deadline = definition.state(case.state).deadline
+                escalate_to = deadline.escalate_to if deadline else None
+                case.escalated_at = now
+                record = self._append(
+                    session,
+                    case,
+                    case.definition_version,
+                    kind="escalation",
+                    trigger="escalate",
+                    source=case.state,
+                    dest=case.state,
+                    actor="system",
+                    role=None,
+                    at=now,
+                    payload={"due_at": format_time(case.due_at), "escalate_to": escalate_to},
+                    guards=[],
+                    documents={},
+                )
+                session.flush()
+                result, history = case_json(case, definition, now), record_json(record)
+            signals.send(
+                signals.case_escalated,
+                result["program"],
+                case=result,
+                record=history,
+                escalate_to=escalate_to,
+            )
+            escalated.append(result)
+        return escalated
 
     # ------------------------------------------------------------------ queries
     def show(self, case_id: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ case_started = _namespace.signal("case-started")
 transition_fired = _namespace.signal("transition-fired")
 #: sender: program slug; kwargs: case_id, trigger, actor, reason (error kind), guards
 transition_refused = _namespace.signal("transition-refused")
+#: sender: program slug; kwargs: case, record (the escalation record), escalate_to
+case_escalated = _namespace.signal("case-escalated")
 #: sender: program slug; kwargs: version, sha256, actor
 definition_published = _namespace.signal("definition-published")
 

@@ -157,6 +157,8 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     state_entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    #: When `rukun tick` recorded that the current state's deadline passed (None: not yet).
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     definition_version: Mapped[DefinitionVersion] = relationship(lazy="joined")
     subject: Mapped[Region] = relationship(lazy="joined")
