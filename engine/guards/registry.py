@@ -155,7 +155,7 @@ def check_guard_args(
     if not isinstance(raw, Mapping):
         if guard_type.shorthand is None:
             expected = ", ".join(guard_type.params)
-            return {}, [((), f"guard '{guard_type.name}' takes a mapping ({expected})")]
+            return {}, [((), f"takes a mapping ({expected})")]
         raw = {guard_type.shorthand: raw}
         shorthand_used = True
     else:
@@ -166,14 +166,13 @@ def check_guard_args(
             problems.append(
                 (
                     (key,),
-                    f"unknown parameter '{key}' for guard '{guard_type.name}'"
-                    f"{hint(key, list(guard_type.params))}",
+                    f"unknown parameter '{key}'{hint(key, list(guard_type.params))}",
                 )
             )
     for pname, param in guard_type.params.items():
         if pname not in raw:
             if param.required:
-                problems.append(((), f"guard '{guard_type.name}' needs parameter '{pname}'"))
+                problems.append(((), f"missing parameter '{pname}'"))
             elif param.default is not None:
                 args[pname] = param.default
             continue
