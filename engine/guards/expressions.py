@@ -228,5 +228,6 @@ def evaluate(
     names["case"] = case
     functions = dict(FUNCTIONS)
     functions["days_since"] = lambda value: days_since(value, today=today)
-    evaluator = simpleeval.SimpleEval(names=names, functions=functions)
+    # compound types for list literals (`x in [...]`); comprehensions never pass the checker
+    evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=functions)
     return evaluator.eval(text.strip())
