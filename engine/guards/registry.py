@@ -4,7 +4,7 @@ against them, and how guards run against a case."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
@@ -139,6 +139,11 @@ def lookup_param(params: Mapping[str, Any], ref: str) -> Any:
     return value
 
 
+def known(value: Any, names: Collection[str]) -> bool:
+    """``value`` is one of ``names`` (a YAML list or mapping is never a name)."""
+    return isinstance(value, str) and value in names
+
+
 def hint(name: str, known: Sequence[str] | set[str] | frozenset[str]) -> str:
     match = get_close_matches(name, sorted(known), n=1)
     return f" (did you mean '{match[0]}'?)" if match else ""
@@ -196,11 +201,11 @@ def _check_param(param: Param, value: Any, scope: Scope) -> tuple[Any, list[tupl
     if kind == "value":
         return value, _check_value(value, scope)
     if kind == "role":
-        if value not in scope.roles:
+        if not known(value, scope.roles):
             return value, [((), f"unknown role '{value}'{hint(str(value), scope.roles)}")]
         return value, []
     if kind == "trigger":
-        if value not in scope.triggers:
+        if not known(value, scope.triggers):
             return value, [((), f"unknown trigger '{value}'{hint(str(value), scope.triggers)}")]
         return value, []
     if kind == "level":
@@ -214,7 +219,7 @@ def _check_param(param: Param, value: Any, scope: Scope) -> tuple[Any, list[tupl
         errors = [
             ((i,), f"unknown state '{s}'{hint(str(s), scope.states)}")
             for i, s in enumerate(items)
-            if s not in scope.states
+            if not known(s, scope.states)
         ]
         return list(items), errors
     if kind == "expression":

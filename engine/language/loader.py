@@ -16,7 +16,7 @@ from typing import Any
 from engine.errors import DefinitionError, Problem
 from engine.guards import REGISTRY
 from engine.guards.expressions import FUNCTIONS
-from engine.guards.registry import Scope, check_guard_args, hint
+from engine.guards.registry import Scope, check_guard_args, hint, known
 from engine.language.model import (
     FIELD_TYPES,
     LANGUAGE_VERSION,
@@ -161,7 +161,8 @@ class _Checker:
         if "rukun" in data and (isinstance(version, bool) or version != LANGUAGE_VERSION):
             self.err(
                 ("rukun",),
-                f"unsupported language version {version!r} (this engine reads rukun: {LANGUAGE_VERSION})",
+                f"unsupported language version {version!r} "
+                f"(this engine reads rukun: {LANGUAGE_VERSION})",
             )
         program = (
             self.name(data.get("program"), ("program",), "program") if "program" in data else None
@@ -169,10 +170,11 @@ class _Checker:
         title = self.label(data.get("title"), ("title",), humanize(program or "program"))
         description = self.label(data.get("description"), ("description",))
         subject = data.get("subject")
-        if "subject" in data and subject not in SUBJECTS:
+        if "subject" in data and not known(subject, SUBJECTS):
             self.err(
                 ("subject",),
-                f"unknown subject {subject!r} (one of {', '.join(SUBJECTS)}){hint(str(subject), list(SUBJECTS))}",
+                f"unknown subject {subject!r} (one of {', '.join(SUBJECTS)})"
+                f"{hint(str(subject), list(SUBJECTS))}",
             )
         params = self.params(data.get("params", {}))
         roles = self.roles(data.get("roles", {}))
@@ -253,7 +255,8 @@ class _Checker:
                 where = (*path, "type") if "type" in body else path
                 self.err(
                     where,
-                    f"field '{name}' needs a type, one of {', '.join(FIELD_TYPES)}{hint(str(ftype), FIELD_TYPES)}",
+                    f"field '{name}' needs a type, one of {', '.join(FIELD_TYPES)}"
+                    f"{hint(str(ftype), FIELD_TYPES)}",
                 )
                 continue
             allowed = FIELD_KEYS_COMMON + FIELD_KEYS_BY_TYPE.get(ftype, ())
@@ -409,7 +412,7 @@ class _Checker:
             self.err((*path, spans[0]), f"'{spans[0]}' must be a positive whole number")
             return None
         escalate_to = body.get("escalate_to")
-        if escalate_to is not None and escalate_to not in roles:
+        if escalate_to is not None and not known(escalate_to, roles):
             self.err(
                 (*path, "escalate_to"),
                 f"unknown role '{escalate_to}'{hint(str(escalate_to), list(roles))}",
@@ -455,7 +458,7 @@ class _Checker:
                 else ((), False)
             )
             dest = body.get("dest")
-            if "dest" in body and dest not in by_name:
+            if "dest" in body and not known(dest, by_name):
                 self.err((*path, "dest"), f"unknown state {dest!r}{hint(str(dest), list(by_name))}")
                 dest = None
             roles = (
@@ -473,7 +476,8 @@ class _Checker:
                     line = self.pos.of(("transitions", seen_pairs[pair]))[0]
                     self.err(
                         (*path, "trigger"),
-                        f"duplicate transition '{trigger}' from state '{source}' (already defined on line {line})",
+                        f"duplicate transition '{trigger}' from state '{source}' "
+                        f"(already defined on line {line})",
                     )
                 else:
                     seen_pairs[pair] = i
@@ -506,7 +510,7 @@ class _Checker:
         sources: list[str] = []
         for j, name in enumerate(items):
             where = path if isinstance(raw, str) else (*path, j)
-            if name not in by_name:
+            if not known(name, by_name):
                 self.err(where, f"unknown state {name!r}{hint(str(name), list(by_name))}")
             elif by_name[name].final:
                 self.err(where, f"transition out of final state '{name}'")
@@ -524,7 +528,7 @@ class _Checker:
         roles = []
         for j, role in enumerate(items):
             where = path if isinstance(raw, str) else (*path, j)
-            if role not in scope.roles:
+            if not known(role, scope.roles):
                 self.err(where, f"unknown role {role!r}{hint(str(role), scope.roles)}")
             else:
                 roles.append(role)
@@ -547,7 +551,8 @@ class _Checker:
             if not isinstance(item, str) or item not in scope.fields:
                 self.err(
                     where,
-                    f"form field {item!r} is not declared in 'fields'{hint(str(item), set(scope.fields))}",
+                    f"form field {item!r} is not declared in 'fields'"
+                    f"{hint(str(item), set(scope.fields))}",
                 )
                 continue
             if any(f.field == item for f in result):
@@ -568,7 +573,8 @@ class _Checker:
             if len(names) != 1:
                 self.err(
                     where,
-                    f"a guard names exactly one guard (one of {', '.join(sorted(REGISTRY))}), got {len(names)}",
+                    f"a guard names exactly one guard "
+                    f"(one of {', '.join(sorted(REGISTRY))}), got {len(names)}",
                 )
                 continue
             name = names[0]

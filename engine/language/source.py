@@ -60,7 +60,18 @@ class YamlSourceError(Exception):
 def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
     """Parse ``text`` into plain data and positions; raise :class:`YamlSourceError` if bad."""
     positions = Positions(source)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        raise YamlSourceError(
+            Problem(
+                source,
+                line,
+                col,
+                f"YAML syntax error: character #x{exc.character:04x} is not allowed",
+            )
+        ) from exc
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -76,6 +87,11 @@ def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
         return None, positions
     builder = _Builder(loader, positions)
     return builder.build(node, ()), positions
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
 class _Builder:
