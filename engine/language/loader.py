@@ -326,12 +326,12 @@ class _Checker:
             return Choice(value, humanize(value))
         if isinstance(item, dict):
             self.keys(item, ("value", "label"), path, "choice")
-            value = item.get("value")
-            if not isinstance(value, str | int) or isinstance(value, bool):
+            raw = item.get("value")
+            if not isinstance(raw, str | int) or isinstance(raw, bool):
                 self.err(path, "a choice needs a text 'value'")
                 return None
-            label = self.label(item.get("label"), (*path, "label"), humanize(str(value)))
-            return Choice(str(value), label or humanize(str(value)))
+            label = self.label(item.get("label"), (*path, "label"), humanize(str(raw)))
+            return Choice(str(raw), label or humanize(str(raw)))
         self.err(path, "a choice must be text or {value: ..., label: ...}")
         return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -20,7 +20,7 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class Money(fields.Integer):
     """Whole Rupiah; accepts ``150000000``, ``150.000.000`` and ``Rp 150.000.000``."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages = {  # noqa: RUF012 (marshmallow's own class attribute)
         "invalid": "Not an amount of money (write e.g. Rp 150.000.000)."
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -163,7 +163,7 @@ class Case(Base):
     definition_version: Mapped[DefinitionVersion] = relationship(lazy="joined")
     subject: Mapped[Region] = relationship(lazy="joined")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own attribute)
 
 
 class TransitionRecord(Base):
