@@ -98,7 +98,7 @@ class Regions:
                     errors.append(f"{source}:{line}: {reason}")
                 seen.setdefault(row.code, row)
             if errors:
-                raise InvalidData("\n".join(errors))
+                raise InvalidData("\n".join(sorted(errors, key=_line_of)))
             paths = {code: region.path for code, region in existing.items()}
             new_rows: list[dict[str, Any]] = []
             for _, row in rows:
@@ -232,3 +232,9 @@ def _official_rows(kota_codes: Iterable[str]) -> list[tuple[int, RegionRow]]:
             for village in wilayah.list_wilayah(kecamatan.code):
                 rows.append((0, RegionRow(village.code, "kelurahan", village.name, kecamatan.code)))
     return rows
+
+
+def _line_of(error: str) -> int:
+    """The line number in a `file:line: reason` message, for reporting in file order."""
+    parts = error.split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
