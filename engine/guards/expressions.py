@@ -14,6 +14,8 @@ from typing import Any
 
 import simpleeval
 
+from engine.language.model import LEDGER_TOTALS
+
 MAX_EXPRESSION_LENGTH = 2000
 MAX_LITERAL_LENGTH = 1000
 MAX_COLLECTION_LITERAL = 200
@@ -167,7 +169,7 @@ class _Checker(ast.NodeVisitor):
         name = node.id
         if name.startswith("_"):
             raise self.fail(node, f"name '{name}' not allowed in expressions")
-        if name in ("params", "case"):
+        if name in ("params", "case", "ledger"):
             raise self.fail(node, f"'{name}' must be followed by an attribute, e.g. {name}.x")
         if name in FUNCTIONS:
             raise self.fail(node, f"function '{name}' must be called")
@@ -182,8 +184,17 @@ class _Checker(ast.NodeVisitor):
                 raise self.fail(current, f"attribute '{current.attr}' not allowed in expressions")
             chain.insert(0, current.attr)
             current = current.value
-        if not isinstance(current, ast.Name) or current.id not in ("params", "case"):
-            raise self.fail(node, "attribute access is only allowed on 'params' and 'case'")
+        if not isinstance(current, ast.Name) or current.id not in ("params", "case", "ledger"):
+            raise self.fail(
+                node, "attribute access is only allowed on 'params', 'case' and 'ledger'"
+            )
+        if current.id == "ledger":
+            if len(chain) > 1 or chain[0] not in LEDGER_TOTALS:
+                raise self.fail(
+                    node,
+                    f"unknown 'ledger.{'.'.join(chain)}' (one of {', '.join(LEDGER_TOTALS)})",
+                )
+            return
         if current.id == "case":
             if chain[0] not in CASE_ATTRIBUTES or len(chain) > 1:
                 allowed = ", ".join(f"case.{a}" for a in CASE_ATTRIBUTES)
@@ -221,11 +232,13 @@ def evaluate(
     params: Mapping[str, Any],
     case: Mapping[str, Any],
     today: dt.date | None = None,
+    ledger: Mapping[str, int] | None = None,
 ) -> Any:
     """Evaluate a checked expression with simpleeval; raises on evaluation errors."""
     names: dict[str, Any] = dict(fields)
     names["params"] = params
     names["case"] = case
+    names["ledger"] = {total: (ledger or {}).get(total, 0) for total in LEDGER_TOTALS}
     functions = dict(FUNCTIONS)
     functions["days_since"] = lambda value: days_since(value, today=today)
     # compound types for list literals (`x in [...]`); comprehensions never pass the checker

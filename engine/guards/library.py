@@ -7,9 +7,10 @@ from fractions import Fraction
 from typing import Any
 
 from engine.guards.expressions import evaluate
-from engine.guards.registry import GuardContext, Outcome, Param, guard
+from engine.guards.registry import ArgPath, GuardContext, Outcome, Param, Scope, guard, hint
 from engine.language.model import NUMERIC_TYPES, Label
 from engine.money import format_money
+from engine.privacy import mask
 
 NUMERIC = NUMERIC_TYPES
 
@@ -98,7 +99,7 @@ def field_present(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
 @guard(
     "amount_between",
     params={
-        "field": Param("field", field_types=NUMERIC),
+        "field": Param("amount", field_types=NUMERIC),
         "min": Param("value", required=False),
         "max": Param("value", required=False),
     },
@@ -108,9 +109,10 @@ def field_present(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     ),
 )
 def amount_between(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
-    """A numeric field lies within [min, max] (both inclusive, either may be omitted)."""
+    """A numeric field (or ledger total) lies within [min, max] (both inclusive, either may
+    be omitted)."""
     name = args["field"]
-    value = context.data.get(name)
+    value = context.resolve(name)
     low = context.resolve(args.get("min"))
     high = context.resolve(args.get("max"))
     ok = value is not None and (low is None or value >= low) and (high is None or value <= high)
@@ -147,16 +149,16 @@ def approved_by(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
 
 @guard(
     "sum_lte",
-    params={"fields": Param("fields", field_types=NUMERIC), "max": Param("value")},
+    params={"fields": Param("amounts", field_types=NUMERIC), "max": Param("value")},
     message=Label(
         "Jumlah {labels_id} ({total}) melebihi batas {max}",
         "Total of {labels_en} ({total}) exceeds the limit {max}",
     ),
 )
 def sum_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
-    """The sum of numeric fields (empty counts as 0) is at most ``max``."""
+    """The sum of numeric fields or ledger totals (empty counts as 0) is at most ``max``."""
     names = list(args["fields"])
-    total = sum(context.data.get(n) or 0 for n in names)
+    total = sum(context.resolve(n) or 0 for n in names)
     limit = context.resolve(args["max"])
     labels = _labels(context, names)
     return Outcome(
@@ -173,9 +175,10 @@ def sum_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
 @guard(
     "count_lte",
     params={
-        "max": Param("value"),
+        "max": Param("limit"),
         "level": Param("level", required=False, default="kota"),
         "states": Param("states", required=False),
+        "key": Param("enum", required=False, default="region", choices=("region", "year")),
     },
     message=Label(
         "Kuota penuh: {count} kasus program ini tahun {year} di wilayah {region} (maksimum {max})",
@@ -184,19 +187,20 @@ def sum_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
 )
 def count_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     """At most ``max`` cases of this program and year in the same region (at ``level``),
-    counting this case and the others currently in ``states`` (all states if omitted)."""
-    limit = context.resolve(args["max"])
+    counting this case and the others currently in ``states`` (all states if omitted).
+    ``max`` may be a params mapping: by the region's code (``key: region``) or by the
+    fiscal year (``key: year``)."""
     level = args.get("level", "kota")
-    others = context.count_cases(level, args.get("states"))
-    count = others + 1
+    region = context.case.get("ancestors", {}).get(level, "?")
+    year = context.case.get("year")
+    limit = context.resolve(args["max"])
+    if isinstance(limit, Mapping):
+        lookup = region if args.get("key", "region") == "region" else year
+        limit = limit.get(lookup, limit.get(str(lookup)))
+    count = context.count_cases(level, args.get("states")) + 1
     return Outcome(
         limit is not None and count <= limit,
-        {
-            "count": count,
-            "max": limit,
-            "year": context.case.get("year"),
-            "region": context.case.get("ancestors", {}).get(level, "?"),
-        },
+        {"count": count, "max": "-" if limit is None else limit, "year": year, "region": region},
     )
 
 
@@ -210,5 +214,69 @@ def expr(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     """A safe expression over the case's fields, ``params``, ``case.year`` and ``case.region``."""
     fields = {name: context.data.get(name) for name in context.fields}
     case = {"year": context.case.get("year"), "region": context.case.get("region")}
-    result = evaluate(args["expression"], fields, context.params, case, context.today)
+    result = evaluate(
+        args["expression"], fields, context.params, case, context.today, context.ledger
+    )
     return Outcome(bool(result), {"expression": args["expression"]})
+
+
+def _check_item_key(args: Mapping[str, Any], scope: Scope) -> list[tuple[ArgPath, str]]:
+    spec = scope.fields[args["field"]]
+    key = args.get("key")
+    if spec.type == "list":
+        if key is None:
+            return [(("field",), f"'{spec.name}' is a list: say which item 'key' to compare")]
+        if spec.item is None or key not in spec.item:
+            known_keys = sorted(spec.item or {})
+            message = f"'{key}' is not a field of {spec.name}'s items{hint(str(key), known_keys)}"
+            return [(("key",), message)]
+    elif key is not None:
+        return [(("key",), f"'{spec.name}' is not a list; 'key' applies to list fields only")]
+    return []
+
+
+@guard(
+    "not_in_other_cases",
+    params={
+        "field": Param("field"),
+        "key": Param("name", required=False),
+        "states": Param("states", required=False),
+    },
+    message=Label(
+        "Sudah terdaftar di kasus lain yang masih aktif: {duplicates}",
+        "Already in another active case: {duplicates}",
+    ),
+    check=_check_item_key,
+)
+def not_in_other_cases(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """No value of ``field`` (for a list: of ``key`` in its items) appears in another case of
+    this program that is in ``states`` (e.g. no household in two active KUBE)."""
+    value = context.data.get(args["field"])
+    key = args.get("key")
+    if isinstance(value, list):
+        mine = {item.get(key) for item in value if isinstance(item, Mapping)} - {None, ""}
+    else:
+        mine = set() if value in (None, "") else {value}
+    taken = mine & context.other_values(args["field"], key, args.get("states"))
+    spec = context.fields.get(args["field"])
+    item_spec = spec.item.get(key) if spec is not None and spec.item and key else spec
+    personal = item_spec is not None and item_spec.pii
+    shown = sorted(mask(str(v)) if personal else str(v) for v in taken)
+    return Outcome(not taken, {"duplicates": ", ".join(shown)})
+
+
+@guard(
+    "tranche_accounted",
+    params={},
+    message=Label(
+        "Tahap {tranche} baru dapat dicairkan setelah LPJ tahap {previous} diterima",
+        "Tranche {tranche} is released only after the LPJ of tranche {previous} is accepted",
+    ),
+)
+def tranche_accounted(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
+    """Every tranche before the newest one has its LPJ accepted (read from the ledger as it
+    would be after this transition)."""
+    tranches = context.ledger.get("tranches", 0)
+    accepted = context.ledger.get("reports_accepted", 0)
+    values = {"tranche": tranches, "previous": max(tranches - 1, 1)}
+    return Outcome(accepted >= tranches - 1, values)

@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.guards.expressions import ExpressionError, check_expression
-from engine.language.model import FieldSpec, GuardSpec, Label
+from engine.language.model import LEDGER_TOTALS, FieldSpec, GuardSpec, Label
 from engine.language.roles import LEVELS
 
 ArgPath = tuple[str | int, ...]
@@ -21,14 +21,18 @@ class Param:
     """One parameter of a guard.
 
     ``kind`` is one of: ``field`` (a declared field), ``fields`` (a list of them), ``value``
-    (a number, a ``params.x`` reference or a numeric field), ``role``, ``trigger``,
-    ``level``, ``states``, ``expression``, ``bool``.
+    (a number, a ``params.x`` reference, a ``ledger.x`` total or a numeric field),
+    ``amount`` (a numeric field or a ``ledger.x`` total), ``amounts`` (a list of them),
+    ``limit`` (a ``value``, or a ``params.x`` mapping of numbers by region or year),
+    ``role``, ``trigger``, ``level``, ``states``, ``expression``, ``bool``, ``name`` (a
+    snake_case word), ``enum`` (one of ``choices``).
     """
 
     kind: str
     required: bool = True
     default: Any = None
     field_types: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,13 @@ class GuardContext:
     case: Mapping[str, Any]
     history: Sequence[Mapping[str, Any]] = ()
     count_cases: Callable[[str, Sequence[str] | None], int] = lambda level, states: 0
+    #: Values of a field (or of one key of a list field's items) in this program's other
+    #: cases currently in ``states``.
+    other_values: Callable[[str, str | None, Sequence[str] | None], set[Any]] = (
+        lambda field, key, states: set()
+    )
+    #: The case's ledger totals as they would be after this transition (see LEDGER_TOTALS).
+    ledger: Mapping[str, int] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
 
     def resolve(self, value: Any) -> Any:
@@ -67,6 +78,8 @@ class GuardContext:
         if isinstance(value, str):
             if value.startswith("params."):
                 return lookup_param(self.params, value)
+            if value.startswith("ledger."):
+                return self.ledger.get(value[len("ledger.") :], 0)
             return self.data.get(value)
         return value
 
@@ -78,6 +91,9 @@ class GuardContext:
 GuardFunction = Callable[[GuardContext, Mapping[str, Any]], Outcome]
 
 
+ExtraCheck = Callable[[Mapping[str, Any], "Scope"], list[tuple["ArgPath", str]]]
+
+
 @dataclass(frozen=True)
 class GuardType:
     name: str
@@ -86,6 +102,7 @@ class GuardType:
     message: Label
     shorthand: str | None = None
     description: str = ""
+    check: ExtraCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -116,14 +133,17 @@ def guard(
     params: Mapping[str, Param],
     message: Label,
     shorthand: str | None = None,
+    check: ExtraCheck | None = None,
 ) -> Callable[[GuardFunction], GuardFunction]:
-    """Register ``function`` as the guard ``name``; YAML can then use it by that name."""
+    """Register ``function`` as the guard ``name``; YAML can then use it by that name.
+    ``check`` may add problems the parameter kinds cannot express (relations between them)."""
 
     def register(function: GuardFunction) -> GuardFunction:
         if name in REGISTRY:
             raise ValueError(f"guard '{name}' registered twice")
+        description = (function.__doc__ or "").strip()
         REGISTRY[name] = GuardType(
-            name, function, dict(params), message, shorthand, (function.__doc__ or "").strip()
+            name, function, dict(params), message, shorthand, description, check
         )
         return function
 
@@ -139,7 +159,7 @@ def lookup_param(params: Mapping[str, Any], ref: str) -> Any:
     return value
 
 
-def known(value: Any, names: Collection[str]) -> bool:
+def known(value: Any, names: Collection[str]) -> TypeGuard[str]:
     """``value`` is one of ``names`` (a YAML list or mapping is never a name)."""
     return isinstance(value, str) and value in names
 
@@ -185,6 +205,8 @@ def check_guard_args(
         value, errors = _check_param(param, raw[pname], scope)
         problems.extend((path + sub, msg) for sub, msg in errors)
         args[pname] = value
+    if not problems and guard_type.check is not None:
+        problems.extend(guard_type.check(args, scope))
     return args, problems
 
 
@@ -200,6 +222,28 @@ def _check_param(param: Param, value: Any, scope: Scope) -> tuple[Any, list[tupl
         return list(items), errors
     if kind == "value":
         return value, _check_value(value, scope)
+    if kind == "limit":
+        return value, _check_value(value, scope, mapping_ok=True)
+    if kind == "amount":
+        return value, _check_amount(value, param, scope)
+    if kind == "amounts":
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items:
+            return value, [((), "expected a list of numeric fields or ledger totals")]
+        errors = [
+            ((i,), message)
+            for i, item in enumerate(items)
+            for _, message in _check_amount(item, param, scope)
+        ]
+        return list(items), errors
+    if kind == "name":
+        if not (isinstance(value, str) and value.isidentifier()):
+            return value, [((), "expected a snake_case name")]
+        return value, []
+    if kind == "enum":
+        if not known(value, param.choices):
+            return value, [((), f"expected one of {', '.join(param.choices)}")]
+        return value, []
     if kind == "role":
         if not known(value, scope.roles):
             return value, [((), f"unknown role '{value}'{hint(str(value), scope.roles)}")]
@@ -247,20 +291,42 @@ def _check_field(
     return []
 
 
-def _check_value(value: Any, scope: Scope) -> list[tuple[ArgPath, str]]:
-    if isinstance(value, bool):
-        return [((), "expected a number, a params.* reference or a numeric field")]
-    if isinstance(value, int | float):
-        return []
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_ledger_ref(value: str) -> list[tuple[ArgPath, str]]:
+    total = value[len("ledger.") :]
+    if total not in LEDGER_TOTALS:
+        return [((), f"unknown ledger total '{value}' (one of {', '.join(LEDGER_TOTALS)})")]
+    return []
+
+
+def _check_amount(value: Any, param: Param, scope: Scope) -> list[tuple[ArgPath, str]]:
+    if isinstance(value, str) and value.startswith("ledger."):
+        return _check_ledger_ref(value)
+    return _check_field(value, param, scope, ())
+
+
+def _check_value(value: Any, scope: Scope, mapping_ok: bool = False) -> list[tuple[ArgPath, str]]:
+    expected = "expected a number, a params.* or ledger.* reference, or a numeric field"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return [((), expected)]
     if not isinstance(value, str):
-        return [((), "expected a number, a params.* reference or a numeric field")]
+        return []
+    if value.startswith("ledger."):
+        return _check_ledger_ref(value)
     if value.startswith("params."):
         try:
             resolved = lookup_param(scope.params, value)
         except KeyError:
             last = value.rsplit(".", 1)[-1]
             return [((), f"unknown parameter '{value}'{hint(last, set(scope.params))}")]
-        if isinstance(resolved, bool) or not isinstance(resolved, int | float):
+        if mapping_ok and isinstance(resolved, Mapping):
+            if not resolved or not all(_is_number(v) for v in resolved.values()):
+                return [((), f"parameter '{value}' must map names or years to numbers")]
+            return []
+        if not _is_number(resolved):
             return [((), f"parameter '{value}' is not a number")]
         return []
     spec = scope.fields.get(value)
@@ -281,12 +347,10 @@ def referenced_fields(
     found: list[str] = []
     for pname, param in guard_type.params.items():
         value = args.get(pname)
-        if param.kind == "field" and isinstance(value, str):
-            found.append(value)
-        elif param.kind == "fields" and isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, str))
-        elif param.kind == "value" and isinstance(value, str) and value in scope_fields:
-            found.append(value)
+        if param.kind in ("field", "amount", "value", "limit") and isinstance(value, str):
+            found.extend([value] if value in scope_fields else [])
+        elif param.kind in ("fields", "amounts") and isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, str) and v in scope_fields)
         elif param.kind == "expression" and isinstance(value, str):
             import ast
 

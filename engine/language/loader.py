@@ -20,6 +20,9 @@ from engine.guards.registry import Scope, check_guard_args, hint, known
 from engine.language.model import (
     FIELD_TYPES,
     LANGUAGE_VERSION,
+    LEDGER_POSTS,
+    PII_TYPES,
+    SCALAR_TYPES,
     Choice,
     Deadline,
     Definition,
@@ -27,6 +30,7 @@ from engine.language.model import (
     FormItem,
     GuardSpec,
     Label,
+    LedgerPosting,
     RoleSpec,
     StateSpec,
     TransitionSpec,
@@ -35,7 +39,7 @@ from engine.language.roles import BUILTIN_ROLES, LEVELS, SUBJECTS
 from engine.language.source import Path, Positions, YamlSourceError, load_yaml
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-RESERVED_NAMES = {"params", "case", *FUNCTIONS, *keyword.kwlist, "true", "false", "none"}
+RESERVED_NAMES = {"params", "case", "ledger", *FUNCTIONS, *keyword.kwlist, "true", "false", "none"}
 
 TOP_KEYS = (
     "rukun",
@@ -46,14 +50,38 @@ TOP_KEYS = (
     "params",
     "roles",
     "fields",
+    "pii_roles",
     "states",
     "transitions",
 )
 REQUIRED_TOP_KEYS = ("rukun", "program", "title", "subject", "states", "transitions")
 STATE_KEYS = ("name", "label", "description", "initial", "final", "deadline")
-TRANSITION_KEYS = ("trigger", "label", "description", "source", "dest", "roles", "form", "guards")
+TRANSITION_KEYS = (
+    "trigger",
+    "label",
+    "description",
+    "source",
+    "dest",
+    "roles",
+    "form",
+    "guards",
+    "ledger",
+)
+LEDGER_KEYS = ("post", "lines", "amount", "date", "document")
+#: For each ledger post: (required keys, optional keys) and the field type each key names.
+LEDGER_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "budget": (("lines",), ()),
+    "approve": (("amount",), ()),
+    "disburse": (("amount",), ("date",)),
+    "report": (("amount",), ("document",)),
+    "accept_report": ((), ()),
+    "reject_report": ((), ()),
+}
+LEDGER_KEY_TYPES = {"lines": "list", "amount": "money", "date": "date", "document": "document"}
 FIELD_KEYS_COMMON = ("type", "label", "help", "pii")
 FIELD_KEYS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "list": ("item", "min_items", "max_items"),
+    "cases": ("program", "link", "min_items", "max_items"),
     "string": ("max_length",),
     "text": ("max_length",),
     "integer": ("min", "max"),
@@ -179,6 +207,7 @@ class _Checker:
         params = self.params(data.get("params", {}))
         roles = self.roles(data.get("roles", {}))
         fields = self.fields(data.get("fields", {}))
+        pii_roles = self.pii_roles(data.get("pii_roles", []), roles)
         states = self.states(data.get("states", []), roles)
         state_names = frozenset(s.name for s in states)
         scope = Scope(
@@ -203,6 +232,7 @@ class _Checker:
             transitions=tuple(t for t, _ in transitions),
             roles=roles,
             description=description,
+            pii_roles=pii_roles,
         )
 
     def params(self, raw: Any) -> dict[str, Any]:
@@ -237,31 +267,40 @@ class _Checker:
             roles[name] = RoleSpec(name, level, label)
         return roles
 
-    def fields(self, raw: Any) -> dict[str, FieldSpec]:
+    def pii_roles(self, raw: Any, roles: Mapping[str, RoleSpec]) -> tuple[str, ...]:
+        items = self.sequence(raw, ("pii_roles",), "pii_roles") or []
+        for i, role in enumerate(items):
+            if not known(role, roles):
+                self.err(("pii_roles", i), f"unknown role {role!r}{hint(str(role), list(roles))}")
+        return tuple(r for r in items if known(r, roles))
+
+    def fields(
+        self, raw: Any, path: Path = ("fields",), types: tuple[str, ...] = FIELD_TYPES
+    ) -> dict[str, FieldSpec]:
+        """Field declarations at ``path`` (the case's fields, or a list field's item)."""
         result: dict[str, FieldSpec] = {}
-        fields = self.mapping(raw, ("fields",), "fields")
+        fields = self.mapping(raw, path, "fields")
         for name, spec in (fields or {}).items():
-            path: Path = ("fields", name)
-            if self.name(name, path, "field name") is None:
+            where: Path = (*path, name)
+            if self.name(name, where, "field name") is None:
                 continue
             if name in RESERVED_NAMES:
-                self.err(path, f"field name '{name}' is reserved", at_key=True)
+                self.err(where, f"field name '{name}' is reserved", at_key=True)
                 continue
-            body = self.mapping(spec, path, f"field '{name}'")
+            body = self.mapping(spec, where, f"field '{name}'")
             if body is None:
                 continue
             ftype = body.get("type")
-            if ftype not in FIELD_TYPES:
-                where = (*path, "type") if "type" in body else path
+            if not known(ftype, types):
                 self.err(
-                    where,
-                    f"field '{name}' needs a type, one of {', '.join(FIELD_TYPES)}"
-                    f"{hint(str(ftype), FIELD_TYPES)}",
+                    (*where, "type") if "type" in body else where,
+                    f"field '{name}' needs a type, one of {', '.join(types)}"
+                    f"{hint(str(ftype), types)}",
                 )
                 continue
             allowed = FIELD_KEYS_COMMON + FIELD_KEYS_BY_TYPE.get(ftype, ())
-            self.keys(body, allowed, path, f"field '{name}' ({ftype})")
-            field_spec = self.field(name, ftype, body, path)
+            self.keys(body, allowed, where, f"field '{name}' ({ftype})")
+            field_spec = self.field(name, ftype, body, where)
             if field_spec is not None:
                 result[name] = field_spec
         return result
@@ -289,10 +328,10 @@ class _Checker:
         ):
             self.err((*path, "max_length"), "max_length must be a positive whole number")
             max_length = None
-        pii = body.get("pii", False)
+        pii = body.get("pii", ftype in PII_TYPES)
         if not isinstance(pii, bool):
             self.err((*path, "pii"), "pii must be true or false")
-            pii = False
+            pii = ftype in PII_TYPES
         choices: list[Choice] = []
         if ftype == "choice":
             raw = body.get("choices")
@@ -308,6 +347,27 @@ class _Checker:
                 if any(c.value == choice.value for c in choices):
                     self.err((*path, "choices", i), f"duplicate choice '{choice.value}'")
                 choices.append(choice)
+        item_fields: dict[str, FieldSpec] | None = None
+        if ftype == "list":
+            if "item" not in body:
+                self.err(path, f"list field '{name}' needs 'item' (the fields of one entry)")
+            else:
+                item_fields = self.fields(body["item"], (*path, "item"), SCALAR_TYPES)
+                if not item_fields and isinstance(body["item"], dict) and not body["item"]:
+                    self.err((*path, "item"), "item must declare at least one field")
+        counts = {
+            key: self.count(body.get(key), (*path, key)) for key in ("min_items", "max_items")
+        }
+        if None not in counts.values() and counts["min_items"] > counts["max_items"]:  # type: ignore[operator]
+            self.err((*path, "min_items"), "min_items is greater than max_items")
+        program = body.get("program")
+        if program is not None and not (isinstance(program, str) and NAME.match(program)):
+            self.err((*path, "program"), "program must be a program slug")
+            program = None
+        link = body.get("link")
+        if link is not None and not (isinstance(link, str) and NAME.match(link)):
+            self.err((*path, "link"), "link must be a snake_case name")
+            link = None
         return FieldSpec(
             name=name,
             type=ftype,
@@ -318,7 +378,20 @@ class _Checker:
             max_length=max_length,
             choices=tuple(choices),
             pii=pii,
+            item=item_fields,
+            min_items=counts["min_items"],
+            max_items=counts["max_items"],
+            program=program,
+            link=link,
         )
+
+    def count(self, value: Any, path: Path) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.err(path, "must be a whole number, 0 or more")
+            return None
+        return value
 
     def choice(self, item: Any, path: Path) -> Choice | None:
         if isinstance(item, str | int) and not isinstance(item, bool):
@@ -468,6 +541,7 @@ class _Checker:
             )
             form = self.form(body.get("form", []), (*path, "form"), scope)
             guards = self.guards(body.get("guards", []), (*path, "guards"), scope)
+            ledger = self.ledger(body.get("ledger"), (*path, "ledger"), scope)
             if trigger is None:
                 continue
             for source in sources:
@@ -494,9 +568,57 @@ class _Checker:
                 guards=guards,
                 description=self.label(body.get("description"), (*path, "description")),
                 any_source=any_source,
+                ledger=ledger,
             )
             result.append((spec, i))
         return result
+
+    def ledger(self, raw: Any, path: Path, scope: Scope) -> LedgerPosting | None:
+        if raw is None:
+            return None
+        body = self.mapping(raw, path, "ledger")
+        if body is None:
+            return None
+        self.keys(body, LEDGER_KEYS, path, "ledger")
+        post = body.get("post")
+        if not known(post, LEDGER_POSTS):
+            self.err(
+                (*path, "post") if "post" in body else path,
+                f"ledger needs 'post', one of {', '.join(LEDGER_POSTS)}"
+                f"{hint(str(post), LEDGER_POSTS)}",
+            )
+            return None
+        required, optional = LEDGER_RULES[post]
+        refs: dict[str, str] = {}
+        for key in LEDGER_KEY_TYPES:
+            if key not in body:
+                if key in required:
+                    self.err(path, f"ledger post '{post}' needs '{key}'")
+                continue
+            if key not in required + optional:
+                self.err((*path, key), f"ledger post '{post}' takes no '{key}'", at_key=True)
+                continue
+            name, wanted = body[key], LEDGER_KEY_TYPES[key]
+            spec = scope.fields.get(name) if isinstance(name, str) else None
+            if spec is None:
+                self.err(
+                    (*path, key), f"unknown field {name!r}{hint(str(name), set(scope.fields))}"
+                )
+            elif spec.type != wanted:
+                self.err(
+                    (*path, key), f"field '{name}' is {spec.type}; '{key}' needs a {wanted} field"
+                )
+            elif key == "lines" and not (
+                spec.item and spec.item.get("amount") and spec.item["amount"].type == "money"
+            ):
+                self.err(
+                    (*path, key), f"list field '{name}' needs an 'amount' money field in its item"
+                )
+            else:
+                refs[key] = name
+        if len(refs) < len([k for k in body if k in LEDGER_KEY_TYPES]):
+            return None
+        return LedgerPosting(post=post, **refs)
 
     def sources(
         self, raw: Any, path: Path, by_name: Mapping[str, StateSpec], non_final: tuple[str, ...]

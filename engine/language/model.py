@@ -9,7 +9,8 @@ from typing import Any
 
 LANGUAGE_VERSION = 1
 
-FIELD_TYPES = (
+#: Scalar field types; ``list`` holds records of scalar sub-fields, ``cases`` links other cases.
+SCALAR_TYPES = (
     "string",
     "text",
     "integer",
@@ -19,8 +20,26 @@ FIELD_TYPES = (
     "boolean",
     "choice",
     "document",
+    "nik",
+    "kk_number",
 )
+FIELD_TYPES = (*SCALAR_TYPES, "list", "cases")
 NUMERIC_TYPES = ("integer", "money", "decimal")
+#: Types that hold personal data and are masked unless the viewer's role needs them.
+PII_TYPES = ("nik", "kk_number")
+
+#: What a transition may post to the case's ledger, and the totals guards can read.
+LEDGER_POSTS = ("budget", "approve", "disburse", "report", "accept_report", "reject_report")
+LEDGER_TOTALS = (
+    "budget",
+    "approved",
+    "disbursed",
+    "tranches",
+    "reported",
+    "spent",
+    "reports_accepted",
+    "reports_pending",
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,13 @@ class FieldSpec:
     max_length: int | None = None
     choices: tuple[Choice, ...] = ()
     pii: bool = False
+    #: ``list``: the sub-fields of one item, and how many items are allowed.
+    item: Mapping[str, FieldSpec] | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    #: ``cases``: the program the linked cases must belong to, and the link's name.
+    program: str | None = None
+    link: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -107,6 +133,17 @@ class FormItem:
 
 
 @dataclass(frozen=True)
+class LedgerPosting:
+    """What firing a transition writes to the case's ledger (see docs: Ledger)."""
+
+    post: str
+    lines: str | None = None
+    amount: str | None = None
+    date: str | None = None
+    document: str | None = None
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     trigger: str
     sources: tuple[str, ...]
@@ -117,6 +154,7 @@ class TransitionSpec:
     guards: tuple[GuardSpec, ...] = ()
     description: Label | None = None
     any_source: bool = False
+    ledger: LedgerPosting | None = None
 
     @property
     def form_fields(self) -> tuple[str, ...]:
@@ -146,6 +184,8 @@ class Definition:
     transitions: tuple[TransitionSpec, ...]
     roles: Mapping[str, RoleSpec]
     description: Label | None = None
+    #: Roles that see personal data (NIK, KK numbers) in full; everyone else sees it masked.
+    pii_roles: tuple[str, ...] = ()
     language: int = LANGUAGE_VERSION
     _states_by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
 
