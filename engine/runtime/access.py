@@ -29,6 +29,13 @@ class Actor:
     name: str
     grants: tuple[Grant, ...]
 
+    def roles(self) -> set[str]:
+        return {g.role for g in self.grants}
+
+    def may_view(self, region_codes: Sequence[str]) -> bool:
+        """Any of the actor's grants covers the region (reading needs no particular role)."""
+        return any(g.covers(region_codes) for g in self.grants)
+
     def authorize(self, roles: Sequence[str], region_codes: Sequence[str], action: str) -> str:
         """The role under which the actor may do ``action`` on a subject within
         ``region_codes``; :class:`Forbidden` saying why not otherwise."""

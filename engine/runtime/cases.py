@@ -9,23 +9,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import Conflict, InvalidData, NotFound, RukunError, TransitionRefused
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    InvalidData,
+    NotFound,
+    RukunError,
+    TransitionRefused,
+)
 from engine.guards import GuardContext, GuardResult, evaluate_guards
 from engine.language import Definition, TransitionSpec
 from engine.language.model import FormItem, Label, StateSpec
 from engine.language.roles import SUBJECTS
-from engine.runtime import signals
+from engine.privacy import masked_data, may_see_pii
+from engine.runtime import ledger, signals
 from engine.runtime.access import Actor
 from engine.runtime.context import Context
 from engine.runtime.forms import all_fields, clean
+from engine.runtime.ledger import LedgerState
 from engine.store.chain import GENESIS, format_time, record_hash, verify_chain
 from engine.store.db import write_session
-from engine.store.models import Case, DefinitionVersion, Document, Region, TransitionRecord, utcnow
+from engine.store.models import (
+    Case,
+    CaseLink,
+    DefinitionVersion,
+    Document,
+    LedgerEntry,
+    Region,
+    TransitionRecord,
+    utcnow,
+)
 
 ADMIN_ROLES = ("admin",)
 
@@ -167,7 +185,12 @@ class Cases:
         return case
 
     def _context(
-        self, session: Session, case: Case, definition: Definition, data: Mapping[str, Any]
+        self,
+        session: Session,
+        case: Case,
+        definition: Definition,
+        data: Mapping[str, Any],
+        ledger: LedgerState | None = None,
     ) -> GuardContext:
         region_codes = case.region_path.split("/")
         levels = dict(
@@ -208,7 +231,79 @@ class Cases:
             },
             history=_History(session, case.id),
             count_cases=count_cases,
+            other_values=lambda name, key, states: self._other_values(
+                session, case, name, key, states
+            ),
+            ledger=(ledger or self._ledger(session, case.id)).totals(),
         )
+
+    @staticmethod
+    def _other_values(
+        session: Session, case: Case, name: str, key: str | None, states: Sequence[str] | None
+    ) -> set[Any]:
+        """Values of field ``name`` (or of ``key`` in its list items) in this program's
+        other cases in ``states``. Scans those cases' data: fine for program sizes (hundreds
+        to a few thousand active cases); an index table is the way to go beyond that."""
+        query = select(Case.data).where(Case.program == case.program)
+        if case.id is not None:
+            query = query.where(Case.id != case.id)
+        if states:
+            query = query.where(Case.state.in_(list(states)))
+        found: set[Any] = set()
+        for (data,) in session.execute(query):
+            value = (data or {}).get(name)
+            if isinstance(value, list):
+                found.update(item.get(key) for item in value if isinstance(item, Mapping))
+            elif value is not None:
+                found.add(value)
+        return found - {None, ""}
+
+    @staticmethod
+    def _ledger(session: Session, case_id: int | None) -> LedgerState:
+        if case_id is None:
+            return LedgerState()
+        rows = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.id)
+        )
+        return ledger.fold(
+            {
+                "seq": r.seq,
+                "kind": r.kind,
+                "tranche": r.tranche,
+                "description": r.description,
+                "amount": r.amount,
+                "date": r.date,
+                "document_sha256": r.document_sha256,
+            }
+            for r in rows
+        )
+
+    def _update_links(
+        self, session: Session, case: Case, definition: Definition, payload: Mapping[str, Any]
+    ) -> None:
+        """Check the case ids in ``cases`` fields and make the links match them."""
+        for name, value in payload.items():
+            spec = definition.fields[name]
+            if spec.type != "cases":
+                continue
+            targets = list(dict.fromkeys(value or []))
+            for target_id in targets:
+                target = session.get(Case, target_id)
+                if target is None:
+                    raise InvalidData(f"{name}: no case {target_id}")
+                if target_id == case.id:
+                    raise InvalidData(f"{name}: a case cannot link to itself")
+                if spec.program and target.program != spec.program:
+                    raise InvalidData(
+                        f"{name}: case {target_id} is a {target.program} case, not {spec.program}"
+                    )
+            session.execute(
+                delete(CaseLink).where(CaseLink.case_id == case.id, CaseLink.field == name)
+            )
+            session.add_all(
+                CaseLink(case_id=case.id, field=name, link=spec.link or name, target_id=t)
+                for t in targets
+            )
 
     def _store_documents(
         self, session: Session, attachments: Mapping[str, Path], actor: str
@@ -251,6 +346,62 @@ class Cases:
         record = TransitionRecord(**values, hash=record_hash(values))
         session.add(record)
         return record
+
+    def _view(
+        self,
+        session: Session,
+        case: Case,
+        definition: Definition,
+        viewer_roles: set[str] | None,
+        ledger_state: LedgerState | None = None,
+    ) -> dict[str, Any]:
+        """The case as ``case show`` presents it: with ledger and links, personal data masked
+        unless the viewer's roles may see it (``None``: an anonymous, trusted reader)."""
+        view = case_json(case, definition)
+        if viewer_roles is None or not may_see_pii(definition, viewer_roles):
+            view["data"] = masked_data(definition, view["data"])
+        view["ledger"] = (ledger_state or self._ledger(session, case.id)).to_json()
+        view["links"] = self._links(session, case.id)
+        return view
+
+    @staticmethod
+    def _links(session: Session, case_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Links both ways: cases this one points at, and cases pointing at it."""
+
+        def rows(column: Any, other: Any) -> list[dict[str, Any]]:
+            query = (
+                select(
+                    CaseLink.field,
+                    CaseLink.link,
+                    Case.id,
+                    Case.program,
+                    Case.subject_code,
+                    Case.state,
+                )
+                .join(Case, Case.id == other)
+                .where(column == case_id)
+                .order_by(Case.id)
+            )
+            return [
+                {"field": f, "link": link, "case_id": i, "program": p, "subject": sub, "state": st}
+                for f, link, i, p, sub, st in session.execute(query)
+            ]
+
+        return {
+            "outgoing": rows(CaseLink.case_id, CaseLink.target_id),
+            "incoming": rows(CaseLink.target_id, CaseLink.case_id),
+        }
+
+    def _viewer(self, session: Session, case: Case, viewer: str | None) -> set[str] | None:
+        """The viewer's roles after checking they may see this case (scope), or None."""
+        if viewer is None:
+            return None
+        actor = self.context.actor(session, viewer)
+        if not actor.may_view(case.region_path.split("/")):
+            raise Forbidden(
+                f"user '{viewer}' may not see case {case.id}: outside their region scope"
+            )
+        return actor.roles()
 
     # ------------------------------------------------------------------ commands
     def start(
@@ -303,6 +454,7 @@ class Cases:
             )
             session.add(case)
             session.flush()
+            self._update_links(session, case, definition, data)
             record = self._append(
                 session,
                 case,
@@ -321,7 +473,7 @@ class Cases:
                 },
             )
             session.flush()
-            result = case_json(case, definition)
+            result = self._view(session, case, definition, actor.roles(), LedgerState())
             history = record_json(record)
         signals.send(signals.case_started, program, case=result, record=history, actor=actor.name)
         return result
@@ -410,7 +562,14 @@ class Cases:
         raw.update(self._store_documents(session, attachments, actor.name))
         payload = clean(definition, transition.form, raw)
         data = {**case.data, **payload}
-        results = evaluate_guards(transition.guards, self._context(session, case, definition, data))
+        self._update_links(session, case, definition, payload)
+        state = self._ledger(session, case.id)
+        postings = ledger.plan(transition.ledger, state, data, trigger) if transition.ledger else []
+        after = ledger.fold(
+            [*state.entries, *({"seq": 0, **ledger.entry_defaults(p)} for p in postings)]
+        )
+        context = self._context(session, case, definition, data, after)
+        results = evaluate_guards(transition.guards, context)
         failed = [r for r in results if not r.ok]
         if failed:
             lines = "; ".join(
@@ -444,8 +603,13 @@ class Cases:
                 k: v["sha256"] for k, v in payload.items() if isinstance(v, dict) and "sha256" in v
             },
         )
+        session.add_all(
+            LedgerEntry(case_id=case.id, seq=record.seq, **ledger.entry_defaults(p))
+            for p in postings
+        )
         session.flush()
-        return case_json(case, definition), record_json(record), case.program
+        view = self._view(session, case, definition, set(actor.roles()), after)
+        return view, record_json(record), case.program
 
     @staticmethod
     def _transition(definition: Definition, case: Case, trigger: str) -> TransitionSpec:
@@ -513,24 +677,44 @@ class Cases:
         return escalated
 
     # ------------------------------------------------------------------ queries
-    def show(self, case_id: int) -> dict[str, Any]:
+    def show(self, case_id: int, viewer: str | None = None) -> dict[str, Any]:
+        """The case with ledger and links; personal data masked unless ``viewer`` may see it."""
         with self.context.sessions() as session:
             case = self._case(session, case_id)
-            return case_json(case, self.context.definition(case.definition_version))
+            roles = self._viewer(session, case, viewer)
+            return self._view(
+                session, case, self.context.definition(case.definition_version), roles
+            )
 
-    def history(self, case_id: int) -> list[dict[str, Any]]:
+    def history(self, case_id: int, viewer: str | None = None) -> list[dict[str, Any]]:
+        """The history records, oldest first; payloads masked like ``show``."""
         with self.context.sessions() as session:
-            self._case(session, case_id)
-            records = session.scalars(
+            case = self._case(session, case_id)
+            roles = self._viewer(session, case, viewer)
+            definition = self.context.definition(case.definition_version)
+            reveal = roles is not None and may_see_pii(definition, roles)
+            records = [record_json(r) for r in self._records(session, case_id)]
+        if not reveal:
+            for record in records:
+                record["payload"] = masked_data(definition, record["payload"])
+        return records
+
+    @staticmethod
+    def _records(session: Session, case_id: int) -> list[TransitionRecord]:
+        return list(
+            session.scalars(
                 select(TransitionRecord)
                 .where(TransitionRecord.case_id == case_id)
                 .order_by(TransitionRecord.seq)
             )
-            return [record_json(r) for r in records]
+        )
 
     def verify(self, case_id: int) -> list[dict[str, Any]]:
         """Problems in the case's hash chain (empty when intact)."""
-        return [{"seq": b.seq, "reason": b.reason} for b in verify_chain(self.history(case_id))]
+        with self.context.sessions() as session:
+            self._case(session, case_id)
+            records = [record_json(r) for r in self._records(session, case_id)]
+        return [{"seq": b.seq, "reason": b.reason} for b in verify_chain(records)]
 
     def triggers(
         self, case_id: int, actor_name: str, values: Mapping[str, Any] | None = None
@@ -593,7 +777,9 @@ class Cases:
         state: str | None = None,
         limit: int = 200,
         overdue: bool = False,
+        viewer: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Cases, oldest first; with ``viewer``, only those within their region scope."""
         with self.context.sessions() as session:
             query = select(Case).order_by(Case.id).limit(limit)
             if program:
@@ -602,7 +788,35 @@ class Cases:
                 query = query.where(Case.state == state)
             if overdue:
                 query = query.where(Case.due_at < utcnow())
-            return [
-                case_json(c, self.context.definition(c.definition_version))
-                for c in session.scalars(query)
-            ]
+            roles: set[str] | None = None
+            if viewer is not None:
+                actor = self.context.actor(session, viewer)
+                roles = actor.roles()
+                scope = self._scope_filter(session, actor)
+                if scope is not None:
+                    query = query.where(scope)
+            rows = []
+            for case in session.scalars(query):
+                definition = self.context.definition(case.definition_version)
+                row = case_json(case, definition)
+                if roles is None or not may_see_pii(definition, roles):
+                    row["data"] = masked_data(definition, row["data"])
+                rows.append(row)
+            return rows
+
+    @staticmethod
+    def _scope_filter(session: Session, actor: Actor) -> Any:
+        """A WHERE clause limiting cases to the actor's regions (None: no limit)."""
+        if any(g.region_code is None for g in actor.grants):
+            return None
+        codes = [g.region_code for g in actor.grants if g.region_code]
+        paths = session.scalars(select(Region.path).where(Region.code.in_(codes))).all()
+        if not paths:
+            return false()
+        return or_(
+            *(
+                (Case.region_path == path)
+                | Case.region_path.startswith(path + "/", autoescape=True)
+                for path in paths
+            )
+        )

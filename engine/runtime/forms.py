@@ -3,11 +3,13 @@ the admin UI or an API) is parsed, validated and normalised to JSON-safe case da
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from lokal import is_valid_nik
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.errors import InvalidData
@@ -52,6 +54,41 @@ class DocumentRef(fields.Field):
         return value
 
 
+class JsonList(fields.List):
+    """A list that also accepts its JSON text (as typed on the command line)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text.startswith("["):
+                text = "[" + text + "]"  # `--set upstream=12,15`
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise ValidationError("Not a list (write JSON, e.g. [1, 2]).") from exc
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Nik(fields.String):
+    """A 16-digit NIK that passes the Dukcapil checks (region, birth date)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = re.sub(r"[\s.-]", "", str(super()._deserialize(value, attr, data, **kwargs)))
+        if not is_valid_nik(text):
+            raise ValidationError("Not a valid NIK (16 digits: region, birth date, number).")
+        return text
+
+
+class KkNumber(fields.String):
+    """A 16-digit family card (Kartu Keluarga) number."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = re.sub(r"[\s.-]", "", str(super()._deserialize(value, attr, data, **kwargs)))
+        if not re.fullmatch(r"\d{16}", text) or text[:2] == "00":
+            raise ValidationError("Not a valid KK number (16 digits).")
+        return text
+
+
 class Bool(fields.Boolean):
     truthy = fields.Boolean.truthy | {"ya", "Ya", "YA", "y", "Y"}
     falsy = fields.Boolean.falsy | {"tidak", "Tidak", "TIDAK", "n", "N"}
@@ -81,6 +118,23 @@ def field_for(spec: FieldSpec, required: bool) -> fields.Field:
         return fields.String(validate=validate.OneOf([c.value for c in spec.choices]), **options)
     if spec.type == "document":
         return DocumentRef(**options)
+    if spec.type == "nik":
+        return Nik(**options)
+    if spec.type == "kk_number":
+        return KkNumber(**options)
+    count = (
+        [validate.Length(min=spec.min_items, max=spec.max_items)]
+        if (spec.min_items, spec.max_items) != (None, None)
+        else []
+    )
+    if spec.type == "list":
+        item = Schema.from_dict(
+            {name: field_for(sub, required=True) for name, sub in (spec.item or {}).items()},
+            name=f"{spec.name}_item",
+        )
+        return JsonList(fields.Nested(item), validate=count, **options)
+    if spec.type == "cases":
+        return JsonList(fields.Integer(strict=False), validate=count, **options)
     raise AssertionError(f"unknown field type {spec.type}")
 
 
@@ -117,18 +171,28 @@ def clean(
         loaded = schema.load(dict(raw))
     except ValidationError as exc:
         messages = exc.normalized_messages()
-        parts = [f"{name}: {' '.join(_flatten(msgs))}" for name, msgs in sorted(messages.items())]
+        parts = [f"{where}: {text}" for where, text in _flatten(messages)]
         raise InvalidData("invalid data: " + "; ".join(parts), dict(messages)) from exc
     dumped: dict[str, Any] = schema.dump(loaded)
     return {name: dumped.get(name) for name in loaded}
 
 
-def _flatten(messages: Any) -> list[str]:
+def _flatten(messages: Any, where: str = "") -> list[tuple[str, str]]:
+    """``(field path, message)`` pairs, e.g. ``("members[2].nik", "Not a valid NIK ...")``."""
     if isinstance(messages, str):
-        return [messages]
+        return [(where, messages)]
     if isinstance(messages, Mapping):
-        return [m for v in messages.values() for m in _flatten(v)]
-    return [m for v in messages for m in _flatten(v)]
+        found = []
+        for key, value in sorted(messages.items(), key=lambda kv: str(kv[0])):
+            if isinstance(key, int):
+                path = f"{where}[{key}]"
+            elif key == "_schema":
+                path = where
+            else:
+                path = f"{where}.{key}" if where else str(key)
+            found.extend(_flatten(value, path))
+        return found
+    return [pair for value in messages for pair in _flatten(value, where)]
 
 
 def all_fields(definition: Definition) -> tuple[FormItem, ...]:

@@ -203,3 +203,35 @@ class Document(Base):
     filename: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class LedgerEntry(Base):
+    """One append-only money movement of a case: a budget (RAB) line, the approved amount,
+    a disbursed tranche, an LPJ (spending report) or the decision on it."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: The history record (sequence number) of the firing that posted it.
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    tranche: Mapped[int | None] = mapped_column(Integer, default=None)
+    description: Mapped[str] = mapped_column(String(400), default="")
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    date: Mapped[str | None] = mapped_column(String(10), default=None)
+    document_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class CaseLink(Base):
+    """A case's `cases` field pointing at another case (e.g. a downstream RT Mandiri group
+    processing an upstream group's products); kept current, the history keeps the past."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "field", "target_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    link: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
