@@ -448,9 +448,36 @@ def _case_lines(app: Any, data: dict[str, Any]) -> Iterable[str]:
             shown = f"{value.get('filename') or 'document'} (sha256 {value['sha256'][:12]})"
         elif spec is not None and spec.type == "money" and isinstance(value, int):
             shown = format_money(value)
+        elif spec is not None and spec.type == "list" and isinstance(value, list):
+            shown = f"{len(value)} entries"
+            yield f"  {name}: {shown}"
+            for item in value:
+                yield "    - " + ", ".join(f"{k}: {v}" for k, v in item.items())
+            continue
         else:
             shown = str(value)
         yield f"  {name}: {shown}"
+    money = data.get("ledger") or {}
+    totals = money.get("totals") or {}
+    if money.get("lines") or money.get("tranches") or totals.get("approved"):
+        yield (
+            f"ledger: RAB {format_money(totals['budget'])}, "
+            f"approved {format_money(totals['approved'])}, "
+            f"disbursed {format_money(totals['disbursed'])} in {totals['tranches']} tranche(s), "
+            f"spent {format_money(totals['spent'])}"
+        )
+        for tranche in money["tranches"]:
+            lpj = tranche["lpj"]
+            report = f"LPJ {format_money(lpj['amount'])} {lpj['status']}" if lpj else "no LPJ yet"
+            amount, when = format_money(tranche["amount"]), tranche["date"] or "-"
+            yield f"  tahap {tranche['tranche']}: {amount} on {when}; {report}"
+    links = data.get("links") or {}
+    for direction, arrow in (("outgoing", "->"), ("incoming", "<-")):
+        for link in links.get(direction, []):
+            yield (
+                f"  {arrow} {link['link']}: case {link['case_id']} ({link['program']}, "
+                f"{link['subject']}, {link['state']})"
+            )
 
 
 @case.command("start")
@@ -530,22 +557,27 @@ def case_fire(
     emit(result, as_json, lambda: _case_lines(app, result))
 
 
+VIEWER_HELP = "Read as this user: region scope applies, personal data per role (default: masked)."
+
+
 @case.command("show")
 @click.argument("case_id", type=int)
+@click.option("--as", "viewer", default=None, help=VIEWER_HELP)
 @json_option
-def case_show(case_id: int, as_json: bool) -> None:
-    """Show a case: state, version and data."""
+def case_show(case_id: int, viewer: str | None, as_json: bool) -> None:
+    """Show a case: state, version, data, ledger and links."""
     app = rukun_app()
-    result = app.cases.show(case_id)
+    result = app.cases.show(case_id, viewer)
     emit(result, as_json, lambda: _case_lines(app, result))
 
 
 @case.command("history")
 @click.argument("case_id", type=int)
+@click.option("--as", "viewer", default=None, help=VIEWER_HELP)
 @json_option
-def case_history(case_id: int, as_json: bool) -> None:
+def case_history(case_id: int, viewer: str | None, as_json: bool) -> None:
     """Print a case's hash-chained history, oldest first."""
-    records = rukun_app().cases.history(case_id)
+    records = rukun_app().cases.history(case_id, viewer)
 
     def human() -> Iterable[str]:
         for r in records:
@@ -583,12 +615,18 @@ def case_verify(case_id: int, as_json: bool) -> None:
 @click.option("--state", default=None)
 @click.option("--overdue", is_flag=True, help="Only cases past their state's deadline.")
 @click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--as", "viewer", default=None, help="Only cases within this user's region scope.")
 @json_option
 def case_list(
-    program: str | None, state: str | None, overdue: bool, limit: int, as_json: bool
+    program: str | None,
+    state: str | None,
+    overdue: bool,
+    limit: int,
+    viewer: str | None,
+    as_json: bool,
 ) -> None:
     """List cases."""
-    rows = rukun_app().cases.list(program, state, limit, overdue)
+    rows = rukun_app().cases.list(program, state, limit, overdue, viewer)
     emit(
         rows,
         as_json,
@@ -630,6 +668,43 @@ def case_triggers(case_id: int, actor: str, as_json: bool) -> None:
                     yield f"      pending form input: {g.name}"
 
     emit(rows, as_json, human)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@main.group()
+def report() -> None:
+    """Program-level reports."""
+
+
+@report.command("budget")
+@click.option("--program", required=True)
+@click.option("--year", required=True, type=int)
+@click.option(
+    "--level",
+    default="kecamatan",
+    show_default=True,
+    help="Group by this region level (kota, kecamatan, kelurahan, rw, rt).",
+)
+@json_option
+def report_budget(program: str, year: int, level: str, as_json: bool) -> None:
+    """RAB, approved, disbursed and spent (accepted LPJ) per region for one program and year."""
+    result = rukun_app().reports.budget(program, year, level)
+
+    def human() -> Iterable[str]:
+        yield f"{program} {year}, per {level}"
+        header = f"{'region':<16} {'name':<24} {'cases':>5} " + " ".join(
+            f"{c:>19}" for c in ("budget", "approved", "disbursed", "spent")
+        )
+        yield header
+        for row in [*result["regions"], {**result["total"], "region": "total", "name": ""}]:
+            money = " ".join(
+                f"{format_money(row[c]):>19}" for c in ("budget", "approved", "disbursed", "spent")
+            )
+            yield f"{row['region']:<16} {row['name'][:24]:<24} {row['cases']:>5} {money}"
+
+    emit(result, as_json, human)
 
 
 # --------------------------------------------------------------------------- tick

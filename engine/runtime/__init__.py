@@ -8,6 +8,7 @@ from engine.runtime.cases import Cases
 from engine.runtime.context import Context
 from engine.runtime.definitions import Definitions
 from engine.runtime.regions import Regions
+from engine.runtime.reports import Reports
 from engine.runtime.users import Users
 from engine.settings import Settings
 from engine.store.db import check_current, make_engine, make_sessionmaker, upgrade
@@ -32,6 +33,7 @@ class Rukun:
         self.regions = Regions(self.context)
         self.users = Users(self.context)
         self.cases = Cases(self.context)
+        self.reports = Reports(self.context)
 
     @property
     def engine(self) -> Engine:

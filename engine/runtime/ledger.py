@@ -63,7 +63,7 @@ class LedgerState:
                 }
                 for t in self.tranches
             ],
-            **self.totals(),
+            "totals": self.totals(),
         }
 
 
