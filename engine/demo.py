@@ -80,7 +80,9 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
             + ("published" if result.created else "unchanged")
         )
     app.regions.load_demo()
-    rt_code = app.regions.list(level="rt")[0]["code"]
+    rt_code = next(
+        r["code"] for r in app.regions.list(level="rt") if r["code"].startswith("64.72.")
+    )
     users = ensure_demo_users(app, rt_code)
     echo("demo users: " + ", ".join(f"{name} ({role})" for role, name in users.items()))
 

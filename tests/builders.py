@@ -93,7 +93,7 @@ class Scenario:
     def probebaya(cls, app: Rukun, tmp_path: Path) -> Scenario:
         app.definitions.publish(ROOT / "workflows" / "probebaya.yaml", "test")
         app.regions.load_demo()
-        rt = app.regions.list(level="rt")[0]["code"]
+        rt = next(r["code"] for r in app.regions.list(level="rt") if r["code"].startswith("64.72."))
         users = ensure_demo_users(app, rt)
         docs_dir = tmp_path / "docs"
         docs_dir.mkdir(exist_ok=True)

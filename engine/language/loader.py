@@ -51,6 +51,7 @@ TOP_KEYS = (
     "roles",
     "fields",
     "pii_roles",
+    "regions",
     "states",
     "transitions",
 )
@@ -208,6 +209,7 @@ class _Checker:
         roles = self.roles(data.get("roles", {}))
         fields = self.fields(data.get("fields", {}))
         pii_roles = self.pii_roles(data.get("pii_roles", []), roles)
+        regions = self.regions(data.get("regions", []))
         states = self.states(data.get("states", []), roles)
         state_names = frozenset(s.name for s in states)
         scope = Scope(
@@ -233,6 +235,7 @@ class _Checker:
             roles=roles,
             description=description,
             pii_roles=pii_roles,
+            regions=regions,
         )
 
     def params(self, raw: Any) -> dict[str, Any]:
@@ -266,6 +269,13 @@ class _Checker:
             )
             roles[name] = RoleSpec(name, level, label)
         return roles
+
+    def regions(self, raw: Any) -> tuple[str, ...]:
+        items = self.sequence(raw, ("regions",), "regions") or []
+        for i, code in enumerate(items):
+            if not (isinstance(code, str) and code and " " not in code and "/" not in code):
+                self.err(("regions", i), f'region codes are quoted text like "64.72", got {code!r}')
+        return tuple(c for c in items if isinstance(c, str))
 
     def pii_roles(self, raw: Any, roles: Mapping[str, RoleSpec]) -> tuple[str, ...]:
         items = self.sequence(raw, ("pii_roles",), "pii_roles") or []

@@ -186,6 +186,8 @@ class Definition:
     description: Label | None = None
     #: Roles that see personal data (NIK, KK numbers) in full; everyone else sees it masked.
     pii_roles: tuple[str, ...] = ()
+    #: Region codes (e.g. a kota) the program runs in; cases elsewhere are refused. Empty: anywhere.
+    regions: tuple[str, ...] = ()
     language: int = LANGUAGE_VERSION
     _states_by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
 

