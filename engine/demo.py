@@ -94,6 +94,7 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
             "rab",
             "laporan_kemajuan",
             "lpj_tahap_1",
+            "lpj_tahap_2",
             "lpj_akhir",
             "berita_acara_monitoring",
         ):
@@ -145,13 +146,28 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
             "report_progress",
             "pokmas",
             {"progress_percent": "60", "spent_to_date": "155000000"},
-            {"progress_report": docs["laporan_kemajuan"], "lpj_tranche_1": docs["lpj_tahap_1"]},
+            {"progress_report": docs["laporan_kemajuan"]},
         )
+        tranche_2 = {"tranche_2": "Rp 80.000.000", "tranche_2_date": f"{year}-06-01"}
+        try:
+            fire("disburse_tranche_2", "city", tranche_2)
+        except TransitionRefused as refused:
+            echo(f"  disburse_tranche_2 refused: {refused.guards[0]['message']['en']}")
         fire(
-            "disburse_tranche_2",
-            "city",
-            {"tranche_2": "Rp 80.000.000", "tranche_2_date": f"{year}-06-01"},
+            "submit_lpj",
+            "pokmas",
+            {"lpj_amount": "Rp 158.500.000"},
+            {"lpj_receipts": docs["lpj_tahap_1"]},
         )
+        fire("accept_lpj", "kelurahan")
+        fire("disburse_tranche_2", "city", tranche_2)
+        fire(
+            "submit_lpj",
+            "pokmas",
+            {"lpj_amount": "Rp 80.000.000"},
+            {"lpj_receipts": docs["lpj_tahap_2"]},
+        )
+        fire("accept_lpj", "kelurahan")
         fire(
             "complete_implementation",
             "pokmas",

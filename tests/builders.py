@@ -45,14 +45,18 @@ PROBEBAYA_PATH: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
         "report_progress",
         "pokmas",
         {"progress_percent": "50", "spent_to_date": "Rp 100.000.000"},
-        ("progress_report", "lpj_tranche_1"),
+        ("progress_report",),
     ),
+    ("submit_lpj", "pokmas", {"lpj_amount": "Rp 120.000.000"}, ("lpj_receipts",)),
+    ("accept_lpj", "kelurahan", {}, ()),
     (
         "disburse_tranche_2",
         "city",
         {"tranche_2": "Rp 80.000.000", "tranche_2_date": "2026-06-01"},
         (),
     ),
+    ("submit_lpj", "pokmas", {"lpj_amount": "Rp 80.000.000"}, ("lpj_receipts_2",)),
+    ("accept_lpj", "kelurahan", {}, ()),
     ("complete_implementation", "pokmas", {"progress_percent": "100"}, ("lpj_final",)),
     (
         "record_monitoring",
@@ -73,6 +77,10 @@ PROBEBAYA_STATES = [
     "approved",
     "implementing",
     "implementing",
+    "implementing",
+    "implementing",
+    "fully_disbursed",
+    "fully_disbursed",
     "fully_disbursed",
     "monitoring",
     "monitored",
@@ -119,7 +127,8 @@ class Scenario:
         documents: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> dict[str, Any]:
-        files = {name: self.doc(name) for name in documents}
+        # "field_2" attaches another file to "field" (e.g. the second tranche's LPJ)
+        files = {name.removesuffix("_2"): self.doc(name) for name in documents}
         return self.app.cases.fire(
             case_id, trigger, self.users[role], dict(values or {}), files, **kwargs
         )

@@ -13,12 +13,17 @@ from engine.money import format_money
 from engine.privacy import mask
 
 NUMERIC = NUMERIC_TYPES
+#: Ledger totals that are amounts of money (the others count tranches and reports).
+LEDGER_MONEY = ("budget", "approved", "disbursed", "reported", "spent")
 
 
 def _show(context: GuardContext, value: Any, like_field: str | None = None) -> str:
     """Display a number: Rupiah when it measures a money field."""
     spec = context.fields.get(like_field or "")
-    if isinstance(value, int) and not isinstance(value, bool) and spec and spec.type == "money":
+    is_money = (spec is not None and spec.type == "money") or (like_field or "").removeprefix(
+        "ledger."
+    ) in LEDGER_MONEY
+    if isinstance(value, int) and not isinstance(value, bool) and is_money:
         return format_money(value)
     return str(value)
 

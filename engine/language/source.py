@@ -28,6 +28,12 @@ class Positions:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
+    def forget(self, path: Path) -> None:
+        """Drop the positions of ``path`` and everything below it."""
+        for store in (self.values, self.keys):
+            for known in [p for p in store if p[: len(path)] == path]:
+                del store[known]
+
     def of(self, path: Path) -> tuple[int, int]:
         """Position of the value at ``path``, or of its nearest ancestor that has one."""
         for prefix in _prefixes(path):
@@ -114,13 +120,20 @@ class _Builder:
             path, (node.start_mark.line + 1, node.start_mark.column + 1)
         )
         if isinstance(node, yaml.MappingNode):
+            explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
             self.loader.flatten_mapping(node)
+            merged = len(node.value) - explicit  # merge keys (<<) come first; explicit ones win
             result: dict[str, Any] = {}
-            for key_node, value_node in node.value:
+            explicit_keys: set[str] = set()
+            for index, (key_node, value_node) in enumerate(node.value):
                 key = self.build_key(key_node)
-                if key in result:
-                    raise self._problem(key_node, f"duplicate key '{key}'")
+                if index >= merged:
+                    if key in explicit_keys:
+                        raise self._problem(key_node, f"duplicate key '{key}'")
+                    explicit_keys.add(key)
                 child = (*path, key)
+                if key in result:  # an explicit key overriding a merged one: its positions win
+                    self.positions.forget(child)
                 self.positions.keys[child] = (
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,

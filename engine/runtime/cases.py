@@ -434,8 +434,14 @@ class Cases:
                 )
             actor = self.context.actor(session, actor_name)
             initial = definition.initial_state
+            # who may act first may start; a "*" transition (cancel) does not make a starter
             starters = sorted(
-                {r for t in definition.transitions_from(initial.name) for r in t.roles}
+                {
+                    r
+                    for t in definition.transitions_from(initial.name)
+                    if not t.any_source
+                    for r in t.roles
+                }
                 | set(ADMIN_ROLES)
             )
             role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")

@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.runtime import signals
-from tests.builders import ROOT, Scenario
+from tests.builders import PROBEBAYA_PATH, PROBEBAYA_STATES, ROOT, Scenario
 
 
 @contextmanager
@@ -52,20 +52,21 @@ def with_values(
 def test_happy_path_visits_every_stage_and_closes(scenario: Scenario) -> None:
     case = scenario.probebaya_case("closed")
     history = scenario.app.cases.history(case["id"])
-    assert [r["dest"] for r in history] == [
-        "draft",
-        "rembug_held",
-        "submitted",
-        "verified",
-        "kecamatan_approved",
-        "approved",
-        "implementing",
-        "implementing",
-        "fully_disbursed",
-        "monitoring",
-        "monitored",
-        "evaluated",
-        "closed",
+    assert [r["dest"] for r in history] == ["draft", *PROBEBAYA_STATES]
+    ledger = case["ledger"]
+    assert ledger["totals"] == {
+        "budget": 0,
+        "approved": 200_000_000,
+        "disbursed": 200_000_000,
+        "tranches": 2,
+        "reported": 200_000_000,
+        "spent": 200_000_000,
+        "reports_accepted": 2,
+        "reports_pending": 0,
+    }
+    assert [(t["tranche"], t["amount"], t["lpj"]["status"]) for t in ledger["tranches"]] == [
+        (1, 120_000_000, "accepted"),
+        (2, 80_000_000, "accepted"),
     ]
     assert case["data"]["approved_amount"] == 200_000_000
     assert [r["role"] for r in history][1:4] == ["ketua_rt", "ketua_rt", "kelurahan"]
@@ -244,39 +245,57 @@ def test_first_tranche_above_70_percent_is_refused(scenario: Scenario) -> None:
     assert "at most 70%" in failed["message"]["en"]
 
 
-def test_second_tranche_needs_the_lpj_of_the_first(scenario: Scenario) -> None:
-    case = scenario.probebaya_case("implementing")
-    case = scenario.start()
-    for trigger in [
-        "record_rembug",
-        "submit_proposal",
-        "verify",
-        "approve_kecamatan",
-        "approve_city",
-        "disburse_tranche_1",
-    ]:
-        role, values, documents = scenario.step(trigger)
-        case = scenario.fire(case["id"], trigger, role, values, documents)
-    case = scenario.fire(
-        case["id"],
-        "report_progress",
-        "pokmas",
-        {"progress_percent": "40", "spent_to_date": "Rp 90.000.000"},
-        ("progress_report",),
-    )
+def test_second_tranche_needs_the_lpj_of_the_first_accepted(scenario: Scenario) -> None:
+    case = scenario.probebaya_case("implementing")  # tranche 1 disbursed, no LPJ yet
     role, values, _ = scenario.step("disburse_tranche_2")
     [failed] = refused(scenario, case, "disburse_tranche_2", role, values)
+    assert failed["guard"] == "tranche_accounted"
     assert (
         failed["message"]["en"]
-        == "Tranche 2 is released only after the LPJ of tranche 1 is submitted"
+        == "Tranche 2 is released only after the LPJ of tranche 1 is accepted"
     )
+    case = scenario.fire(
+        case["id"], "submit_lpj", "pokmas", {"lpj_amount": "Rp 120.000.000"}, ("lpj_receipts",)
+    )
+    assert (
+        refused(scenario, case, "disburse_tranche_2", role, values)[0]["guard"]
+        == "tranche_accounted"
+    )
+    case = scenario.fire(case["id"], "return_lpj", "kelurahan", {"lpj_notes": "Kuitansi kurang"})
+    assert case["ledger"]["tranches"][0]["lpj"]["status"] == "rejected"
+    assert (
+        refused(scenario, case, "disburse_tranche_2", role, values)[0]["guard"]
+        == "tranche_accounted"
+    )
+    case = scenario.fire(
+        case["id"], "submit_lpj", "pokmas", {"lpj_amount": "Rp 118.000.000"}, ("lpj_receipts",)
+    )
+    case = scenario.fire(case["id"], "accept_lpj", "kelurahan")
+    case = scenario.fire(case["id"], "disburse_tranche_2", role, values)
+    assert case["state"] == "fully_disbursed"
+    assert case["ledger"]["totals"]["spent"] == 118_000_000
+
+
+def test_lpj_cannot_report_more_than_was_disbursed(scenario: Scenario) -> None:
+    case = scenario.probebaya_case("implementing")  # Rp 120 juta disbursed
+    [failed] = refused(
+        scenario, case, "submit_lpj", "pokmas", {"lpj_amount": "Rp 120.000.001"}, ("lpj_receipts",)
+    )
+    assert failed["message"]["en"] == "The LPJs report more than was disbursed"
+
+
+def test_accepting_an_lpj_that_was_never_submitted_is_refused(scenario: Scenario) -> None:
+    case = scenario.probebaya_case("implementing")
+    [failed] = refused(scenario, case, "accept_lpj", "kelurahan", {})
+    assert (failed["guard"], failed["message"]["en"]) == ("ledger", "No LPJ is awaiting a decision")
 
 
 def test_tranches_together_may_not_exceed_the_approved_amount(scenario: Scenario) -> None:
     case = scenario.probebaya_case("implementing")
-    if case["data"].get("lpj_tranche_1") is None:  # first time implementing: report with LPJ
-        role, values, documents = scenario.step("report_progress")
-        case = scenario.fire(case["id"], "report_progress", role, values, documents)
+    case = scenario.fire(
+        case["id"], "submit_lpj", "pokmas", {"lpj_amount": "Rp 120.000.000"}, ("lpj_receipts",)
+    )
+    case = scenario.fire(case["id"], "accept_lpj", "kelurahan")
     [failed] = refused(
         scenario,
         case,
@@ -286,9 +305,21 @@ def test_tranches_together_may_not_exceed_the_approved_amount(scenario: Scenario
     )
     assert failed["guard"] == "sum_lte"
     assert failed["message"]["en"] == (
-        "Total of Disbursement, tranche 1, Disbursement, tranche 2 (Rp 200.000.001) "
-        "exceeds the limit Rp 200.000.000"
+        "Total disbursed (Rp 200.000.001) would exceed the approved amount (Rp 200.000.000)"
     )
+
+
+def test_completion_needs_every_lpj_accepted(scenario: Scenario) -> None:
+    case = scenario.probebaya_case("fully_disbursed")  # tranche 2 disbursed, its LPJ not yet in
+    [failed] = refused(
+        scenario,
+        case,
+        "complete_implementation",
+        "pokmas",
+        {"progress_percent": "100"},
+        ("lpj_final",),
+    )
+    assert failed["message"]["en"].startswith("Implementation is complete once both tranches")
 
 
 def test_spending_more_than_disbursed_is_refused(scenario: Scenario) -> None:
@@ -305,7 +336,10 @@ def test_spending_more_than_disbursed_is_refused(scenario: Scenario) -> None:
 
 
 def test_completion_below_100_percent_is_refused(scenario: Scenario) -> None:
-    case = scenario.probebaya_case("fully_disbursed")
+    case = scenario.probebaya_case("monitoring")
+    case = scenario.start()
+    for trigger, role, values, documents in PROBEBAYA_PATH[:12]:
+        case = scenario.fire(case["id"], trigger, role, values, documents)
     [failed] = refused(
         scenario,
         case,

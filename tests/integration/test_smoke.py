@@ -9,6 +9,6 @@ def test_probebaya_happy_path_reaches_closed_with_an_intact_chain(scenario: Scen
     case = scenario.probebaya_case("closed")
     assert case["state"] == "closed"
     history = scenario.app.cases.history(case["id"])
-    assert [r["seq"] for r in history] == list(range(1, 14))
+    assert [r["seq"] for r in history] == list(range(1, 18))
     assert history[0]["kind"] == "start"
     assert scenario.app.cases.verify(case["id"]) == []
