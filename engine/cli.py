@@ -133,7 +133,7 @@ def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
 @click.group(cls=RukunGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rukun")
 def main() -> None:
-    """Rukun: workflow engine for community-grant programs (Probebaya, Prolita, RT Mandiri, KUBE).
+    """Rukun: workflow engine for community-grant programs defined in YAML.
 
     The database is RUKUN_DATABASE_URL (default: SQLite file rukun.sqlite here); documents are
     stored under RUKUN_STORAGE.

@@ -152,3 +152,65 @@ class Scenario:
             if reached == state:
                 return case
         raise ValueError(f"the happy path never reaches {state!r}")
+
+
+class World:
+    """Every workflow published, the demo regions loaded, and users made on demand for a
+    role in a region (``world.user("kelurahan", code)``)."""
+
+    def __init__(self, app: Rukun, tmp_path: Path) -> None:
+        self.app = app
+        self.docs_dir = tmp_path / "docs"
+        self.docs_dir.mkdir(exist_ok=True)
+        for path in sorted((ROOT / "workflows").glob("*.yaml")):
+            app.definitions.publish(path, "test")
+        app.regions.load_demo()
+        self.regions = {r["code"]: r for r in app.regions.list()}
+        self._users: set[str] = set()
+
+    def rts(self, kota: str) -> list[str]:
+        return sorted(
+            c for c, r in self.regions.items() if r["level"] == "rt" and c.startswith(kota + ".")
+        )
+
+    def groups(self, kota: str) -> list[str]:
+        return sorted(
+            c for c, r in self.regions.items() if r["level"] == "group" and c.startswith(kota + ".")
+        )
+
+    def ancestor(self, code: str, level: str) -> str:
+        while self.regions[code]["level"] != level:
+            parent = self.regions[code]["parent_code"]
+            assert parent is not None, f"{code} has no {level}"
+            code = parent
+        return code
+
+    def user(self, role: str, region: str | None = None) -> str:
+        """A user holding ``role`` in ``region`` (or everywhere), created once."""
+        name = f"{role}@{region or 'all'}"
+        if name not in self._users:
+            self.app.users.add(name, role, [region] if region else [])
+            self._users.add(name)
+        return name
+
+    def doc(self, name: str) -> Path:
+        path = self.docs_dir / f"{name}.pdf"
+        if not path.exists():
+            path.write_bytes(demo_pdf(name))
+        return path
+
+
+def nik(kecamatan: str, serial: int, birth: str = "010190") -> str:
+    """A valid-looking NIK: kecamatan code digits, birth date DDMMYY, serial number."""
+    return kecamatan.replace(".", "")[:6] + birth + f"{serial:04d}"
+
+
+def kube_members(kecamatan: str, first_serial: int, count: int = 10) -> list[dict[str, str]]:
+    return [
+        {
+            "name": f"Kepala Keluarga {serial}",
+            "nik": nik(kecamatan, serial),
+            "kk_number": kecamatan.replace(".", "")[:6] + f"0101{serial:06d}",
+        }
+        for serial in range(first_serial, first_serial + count)
+    ]

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from engine.runtime import Rukun
 from engine.settings import Settings
-from tests.builders import Scenario
+from tests.builders import Scenario, World
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("RUKUN_TEST_DATABASE_URL")
@@ -62,6 +62,12 @@ def app(settings: Settings) -> Iterator[Rukun]:
 def scenario(app: Rukun, tmp_path: Path) -> Scenario:
     """Probebaya published, demo regions loaded, one user per role on one RT's chain."""
     return Scenario.probebaya(app, tmp_path)
+
+
+@pytest.fixture
+def world(app: Rukun, tmp_path: Path) -> World:
+    """All four programs published, the four cities' demo regions loaded."""
+    return World(app, tmp_path)
 
 
 @pytest.fixture
