@@ -1,0 +1,201 @@
+"""RT Mandiri (Banjarbaru): group stimulus, hulu/hilir links, yearly cohort, business reports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from engine.errors import InvalidData, TransitionRefused
+from engine.runtime import Rukun
+from tests.builders import ROOT, World
+
+BANJARBARU = "63.72"
+STIMULUS_RAB = json.dumps(
+    [
+        {"description": "Kolam bioflok dan terpal", "amount": "Rp 40.000.000"},
+        {"description": "Benih dan pakan", "amount": "Rp 35.000.000"},
+    ]
+)
+
+
+class Groups:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.app: Rukun = world.app
+        self.city = world.user("city", BANJARBARU)
+        self.skpd = world.user("skpd", BANJARBARU)
+
+    def pokmas(self, group: str) -> str:
+        return self.world.user("pokmas", self.world.ancestor(group, "rt"))
+
+    def start(self, group: str, year: int = 2026) -> dict[str, Any]:
+        return self.app.cases.start("rt_mandiri", group, year, self.pokmas(group))
+
+    def fire(
+        self,
+        case: dict[str, Any],
+        trigger: str,
+        user: str,
+        values: dict[str, Any] | None = None,
+        **files: str,
+    ) -> dict[str, Any]:
+        attachments = {field: self.world.doc(name) for field, name in files.items()}
+        return self.app.cases.fire(case["id"], trigger, user, values or {}, attachments)
+
+    def propose(
+        self,
+        group: str,
+        stage: str = "hulu",
+        upstream: list[int] | None = None,
+        rab: str = STIMULUS_RAB,
+        year: int = 2026,
+    ) -> dict[str, Any]:
+        case = self.start(group, year)
+        values = {
+            "group_name": f"Kelompok {group[-6:]}",
+            "members_count": "12",
+            "stage": stage,
+            "commodity": "bioflok_fish" if stage == "hulu" else "abon",
+            "rab_lines": rab,
+        }
+        if upstream is not None:
+            values["upstream_groups"] = json.dumps(upstream)
+        return self.fire(
+            case, "submit_proposal", self.pokmas(group), values, business_plan="rencana"
+        )
+
+    def fund(self, case: dict[str, Any]) -> dict[str, Any]:
+        self.fire(case, "verify", self.skpd)
+        self.fire(case, "approve", self.city, {"approved_amount": "Rp 75.000.000"})
+        return self.fire(case, "disburse", self.city, {"disbursement_date": "2026-05-02"})
+
+
+@pytest.fixture
+def groups(world: World) -> Groups:
+    return Groups(world)
+
+
+def test_upstream_group_is_funded_reports_and_is_evaluated(groups: Groups, world: World) -> None:
+    group = world.groups(BANJARBARU)[0]
+    case = groups.fund(groups.propose(group))
+    assert case["state"] == "funded"
+    assert case["ledger"]["totals"]["disbursed"] == 75_000_000
+    for period, capital, revenue in [
+        ("2026-Q2", "Rp 78.000.000", "Rp 9.000.000"),
+        ("2026-Q3", "Rp 83.500.000", "Rp 12.500.000"),
+    ]:
+        case = groups.fire(
+            case,
+            "report_business",
+            groups.pokmas(group),
+            {"report_period": period, "capital": capital, "revenue": revenue},
+            business_report=f"laporan-{period}",
+        )
+    assert case["state"] == "funded"
+    assert case["data"]["capital"] == 83_500_000  # the revolving fund keeps growing
+    reports = [r for r in groups.app.cases.history(case["id"]) if r["trigger"] == "report_business"]
+    assert [r["payload"]["capital"] for r in reports] == [78_000_000, 83_500_000]
+    evaluated = groups.fire(
+        case,
+        "evaluate",
+        groups.skpd,
+        {"evaluation_result": "growing", "evaluation_notes": "Modal bertambah"},
+    )
+    assert evaluated["state"] == "evaluated"
+
+
+def test_downstream_group_must_link_an_upstream_group(groups: Groups, world: World) -> None:
+    upstream_group, downstream_group = world.groups(BANJARBARU)[:2]
+    upstream = groups.propose(upstream_group)
+    with pytest.raises(TransitionRefused) as caught:
+        groups.propose(downstream_group, stage="hilir")
+    [failed] = [g for g in caught.value.guards if g["ok"] is False]
+    assert failed["message"]["en"] == (
+        "A downstream group must be linked to the upstream group(s) whose products it processes"
+    )
+    downstream = groups.propose(downstream_group, stage="hilir", upstream=[upstream["id"]])
+    assert downstream["links"]["outgoing"] == [
+        {
+            "field": "upstream_groups",
+            "link": "processes_products_of",
+            "case_id": upstream["id"],
+            "program": "rt_mandiri",
+            "subject": upstream_group,
+            "state": "proposed",
+        }
+    ]
+    shown = groups.app.cases.show(upstream["id"])
+    assert [link["case_id"] for link in shown["links"]["incoming"]] == [downstream["id"]]
+
+
+def test_links_must_point_at_existing_rt_mandiri_cases(groups: Groups, world: World) -> None:
+    group = world.groups(BANJARBARU)[1]
+    with pytest.raises(InvalidData, match="no case 99999"):
+        groups.propose(group, stage="hilir", upstream=[99999])
+
+
+def test_rab_must_equal_the_stimulus(groups: Groups, world: World) -> None:
+    group = world.groups(BANJARBARU)[0]
+    short = json.dumps([{"description": "Kambing", "amount": "Rp 70.000.000"}])
+    with pytest.raises(TransitionRefused) as caught:
+        groups.propose(group, rab=short)
+    [failed] = [g for g in caught.value.guards if g["ok"] is False]
+    assert (
+        failed["message"]["en"] == "The RAB must total the Rp 75 juta stimulus (is Rp 70.000.000)"
+    )
+
+
+def test_yearly_cohort_is_a_quota_from_params(groups: Groups, world: World) -> None:
+    text = (ROOT / "workflows" / "rt_mandiri.yaml").read_text().replace("2026: 60", "2026: 1")
+    groups.app.definitions.publish_text(text, "rt_mandiri.yaml", "test")
+    first, second = world.groups(BANJARBARU)[:2]
+    groups.fund(groups.propose(first))
+    case = groups.propose(second)
+    groups.fire(case, "verify", groups.skpd)
+    before = groups.app.cases.history(case["id"])
+    with pytest.raises(TransitionRefused) as caught:
+        groups.fire(case, "approve", groups.city, {"approved_amount": "Rp 75.000.000"})
+    [failed] = [g for g in caught.value.guards if g["ok"] is False]
+    assert failed["message"]["en"] == "This year's cohort is full (1 groups in 2026)"
+    assert groups.app.cases.history(case["id"]) == before
+    next_year = groups.propose(world.groups(BANJARBARU)[2], year=2027)
+    groups.fire(next_year, "verify", groups.skpd)
+    assert (
+        groups.fire(next_year, "approve", groups.city, {"approved_amount": "Rp 75.000.000"})[
+            "state"
+        ]
+        == "approved"
+    )
+
+
+def test_evaluation_needs_a_business_report(groups: Groups, world: World) -> None:
+    case = groups.fund(groups.propose(world.groups(BANJARBARU)[0]))
+    with pytest.raises(TransitionRefused, match="field_present"):
+        groups.fire(
+            case, "evaluate", groups.skpd, {"evaluation_result": "stable", "evaluation_notes": "-"}
+        )
+
+
+def test_revision_and_rejection(groups: Groups, world: World) -> None:
+    case = groups.propose(world.groups(BANJARBARU)[0])
+    case = groups.fire(case, "return_for_revision", groups.skpd, {"revision_notes": "Lengkapi RAB"})
+    assert case["state"] == "revision_requested"
+    case = groups.fire(
+        case,
+        "submit_proposal",
+        groups.pokmas(world.groups(BANJARBARU)[0]),
+        {
+            "group_name": "Kelompok Bioflok",
+            "members_count": "12",
+            "stage": "hulu",
+            "commodity": "bioflok_fish",
+            "rab_lines": STIMULUS_RAB,
+        },
+        business_plan="rencana-2",
+    )
+    assert (
+        groups.fire(case, "reject", groups.skpd, {"rejection_reason": "Tidak layak"})["state"]
+        == "rejected"
+    )
