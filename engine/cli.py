@@ -426,6 +426,12 @@ def _values_and_files(
     sets: Iterable[str], attaches: Iterable[str]
 ) -> tuple[dict[str, str], dict[str, Path]]:
     values = parse_pairs(sets, "--set")
+    for name, value in values.items():
+        if value.startswith("@"):  # --set members=@anggota.json reads the value from a file
+            source = Path(value[1:])
+            if not source.is_file():
+                raise InvalidData(f"--set {name}: no such file {source}")
+            values[name] = source.read_text(encoding="utf-8")
     files = {k: Path(v) for k, v in parse_pairs(attaches, "--attach").items()}
     for name, path in files.items():
         if not path.is_file():
@@ -517,7 +523,11 @@ def case_start(
 @click.argument("trigger")
 @click.option("--as", "actor", required=True, help="Acting user.")
 @click.option(
-    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Form value (repeatable)."
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Form value (repeatable); lists as JSON; @PATH reads the value from a file.",
 )
 @click.option(
     "--attach",

@@ -87,7 +87,9 @@ def test_kube_through_the_cli(world: World, env: dict[str, str]) -> None:
     )
     case = rukun(env, "case", "start", "kube", "--subject", group, "--year", "2026", "--as", office)
     cid = str(case["id"])
-    members = json.dumps(kube_members(world.ancestor(group, "kecamatan"), 1))
+    members_file = world.docs_dir / "anggota.json"
+    members_file.write_text(json.dumps(kube_members(world.ancestor(group, "kecamatan"), 1)))
+    members = f"@{members_file}"
     steps: list[tuple[str, str, list[str]]] = [
         (
             "propose",
