@@ -18,7 +18,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import DefinitionError, InvalidData, RukunError, TransitionRefused
-from engine.money import format_money
+from engine.money import format_money, in_words
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("rukun")
@@ -466,9 +466,10 @@ def _case_lines(app: Any, data: dict[str, Any]) -> Iterable[str]:
     money = data.get("ledger") or {}
     totals = money.get("totals") or {}
     if money.get("lines") or money.get("tranches") or totals.get("approved"):
+        approved = totals["approved"]
         yield (
             f"ledger: RAB {format_money(totals['budget'])}, "
-            f"approved {format_money(totals['approved'])}, "
+            f"approved {format_money(approved)} ({in_words(approved)}), "
             f"disbursed {format_money(totals['disbursed'])} in {totals['tranches']} tranche(s), "
             f"spent {format_money(totals['spent'])}"
         )

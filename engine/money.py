@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lokal import format_rupiah, parse_rupiah
+from lokal import format_rupiah, parse_rupiah, terbilang
 
 
 def parse_money(text: str | int) -> int:
@@ -32,3 +32,9 @@ def format_money(amount: int) -> str:
     """``Rp 150.000.000`` (Indonesian grouping)."""
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp {format_rupiah(abs(amount), symbol=False)}"
+
+
+def in_words(amount: int) -> str:
+    """The amount in Indonesian words, as written on letters and receipts:
+    ``seratus lima puluh juta rupiah``."""
+    return f"{terbilang(amount)} rupiah"

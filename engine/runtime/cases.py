@@ -789,16 +789,19 @@ class Cases:
         limit: int = 200,
         overdue: bool = False,
         viewer: str | None = None,
+        now: dt.datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Cases, oldest first; with ``viewer``, only those within their region scope."""
+        """Cases, oldest first; with ``viewer``, only those within their region scope;
+        ``overdue``: only those past their state's deadline at ``now`` (default: now)."""
         with self.context.sessions() as session:
             query = select(Case).order_by(Case.id).limit(limit)
             if program:
                 query = query.where(Case.program == program)
             if state:
                 query = query.where(Case.state == state)
+            now = now or utcnow()
             if overdue:
-                query = query.where(Case.due_at < utcnow())
+                query = query.where(Case.due_at < now)
             roles: set[str] | None = None
             if viewer is not None:
                 actor = self.context.actor(session, viewer)
@@ -809,7 +812,7 @@ class Cases:
             rows = []
             for case in session.scalars(query):
                 definition = self.context.definition(case.definition_version)
-                row = case_json(case, definition)
+                row = case_json(case, definition, now)
                 if roles is None or not may_see_pii(definition, roles):
                     row["data"] = masked_data(definition, row["data"])
                 rows.append(row)

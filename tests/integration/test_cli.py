@@ -447,3 +447,46 @@ def test_the_installed_rukun_command_runs_the_demo(tmp_path: Path) -> None:
         [str(executable), "case", "show", "99"], env=env, capture_output=True, text=True
     )
     assert (bad.returncode, bad.stderr) == (5, "error: no case 99\n")
+
+
+@pytest.mark.parametrize(
+    ("kota", "kecamatan", "kelurahan"),
+    [("64.72", 10, 59), ("64.74", 3, 15), ("64.71", 6, 34), ("63.72", 5, 20)],
+)
+def test_official_regions_have_kemendagri_codes(
+    cli: Cli, app: Any, kota: str, kecamatan: int, kelurahan: int
+) -> None:
+    cli("region", "load-official")
+    listed = cli.json("region", "list", "--level", "kecamatan", "--parent", kota)
+    assert len(listed) == kecamatan
+    assert all(set(r) >= {"code", "level", "name", "parent_code"} for r in listed)
+    assert all(r["code"].startswith(kota + ".") and r["parent_code"] == kota for r in listed)
+    villages = [
+        r
+        for r in cli.json("region", "list", "--level", "kelurahan")
+        if r["code"].startswith(kota + ".")
+    ]
+    assert len(villages) == kelurahan
+    assert not any(r["demo"] for r in villages)
+
+
+def test_official_regions_of_an_unknown_kota_are_not_found(cli: Cli, app: Any) -> None:
+    cli("region", "load-official", "--kota", "99.99", code=5)
+
+
+def test_overdue_cases_are_listed(scenario: Scenario) -> None:
+    import datetime as dt
+
+    case = scenario.probebaya_case("rembug_held")  # 30-day deadline
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    assert scenario.app.cases.list(overdue=True) == []
+    [overdue] = scenario.app.cases.list(overdue=True, now=later)
+    assert (overdue["id"], overdue["overdue"]) == (case["id"], True)
+
+
+def test_case_show_writes_approved_amounts_in_words(scenario: Scenario, cli: Cli) -> None:
+    case = scenario.probebaya_case("approved")
+    assert (
+        "approved Rp 200.000.000 (dua ratus juta rupiah)"
+        in cli("case", "show", str(case["id"])).stdout
+    )
