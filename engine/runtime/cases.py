@@ -531,10 +531,15 @@ class Cases:
         return result
 
     def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:
+        if not signals.transition_refused.receivers:
+            return
+        # the sender is the case's program, like every other case signal (None: no such case)
+        with self.context.sessions() as session:
+            program = session.scalar(select(Case.program).where(Case.id == case_id))
         guards = error.guards if isinstance(error, TransitionRefused) else []
         signals.send(
             signals.transition_refused,
-            None,
+            program,
             case_id=case_id,
             trigger=trigger,
             actor=actor,

@@ -101,8 +101,12 @@ def field_for(spec: FieldSpec, required: bool) -> fields.Field:
         validate.Range(min=spec.min, max=spec.max) if (spec.min, spec.max) != (None, None) else None
     )
     if spec.type in ("string", "text"):
-        # a required text must say something; an optional one may be left empty
-        checks = [validate.Length(min=1 if required else 0, max=spec.max_length)]
+        # a required text must say something (not just blanks); an optional one may be empty
+        checks: list[validate.Validator] = [
+            validate.Length(min=1 if required else 0, max=spec.max_length)
+        ]
+        if required:
+            checks.append(validate.Regexp(r"\s*\S", error="Must not be blank."))
         return fields.String(validate=checks, **options)
     if spec.type == "integer":
         return fields.Integer(strict=False, validate=[rng] if rng else [], **options)

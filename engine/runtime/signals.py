@@ -15,7 +15,8 @@ _namespace = Namespace()
 case_started = _namespace.signal("case-started")
 #: sender: program slug; kwargs: case, record (history record dict), actor
 transition_fired = _namespace.signal("transition-fired")
-#: sender: program slug; kwargs: case_id, trigger, actor, reason (error kind), guards
+#: sender: program slug (None: no such case); kwargs: case_id, trigger, actor, reason (error
+#: kind), message, guards
 transition_refused = _namespace.signal("transition-refused")
 #: sender: program slug; kwargs: case, record (the escalation record), escalate_to
 case_escalated = _namespace.signal("case-escalated")

@@ -8,23 +8,64 @@ from engine.errors import Forbidden, InvalidData, NotFound
 from tests.builders import Scenario
 
 
-def other_kelurahan(scenario: Scenario) -> str:
-    own = scenario.rt.rsplit(".", 2)[0]
-    return next(r["code"] for r in scenario.app.regions.list(level="kelurahan") if r["code"] != own)
+def ancestor(scenario: Scenario, level: str) -> str:
+    """The demo RT's ancestor at ``level`` (codes are dotted: kecamatan 64.72.01, ...)."""
+    parts = {"kecamatan": 3, "kelurahan": 4, "rw": 5}[level]
+    return ".".join(scenario.rt.split(".")[:parts])
+
+
+def elsewhere(scenario: Scenario, level: str) -> str:
+    """A region of ``level`` in Samarinda that does not contain the demo RT."""
+    own = ancestor(scenario, level) if level != "rt" else scenario.rt
+    return next(
+        r["code"]
+        for r in scenario.app.regions.list(level=level)
+        if r["code"] != own and r["code"].startswith("64.72.")
+    )
+
+
+def snapshot(scenario: Scenario, case_id: int) -> tuple[object, object]:
+    return scenario.app.cases.show(case_id), scenario.app.cases.history(case_id)
 
 
 def test_wrong_role_is_forbidden_and_names_the_needed_role(scenario: Scenario) -> None:
     case = scenario.probebaya_case("submitted")
-    with pytest.raises(Forbidden, match="needs role kelurahan"):
+    before = snapshot(scenario, case["id"])
+    with pytest.raises(Forbidden, match=r"needs role kelurahan \(user has: kecamatan@64\.72\."):
         scenario.fire(case["id"], "verify", "kecamatan")
+    assert snapshot(scenario, case["id"]) == before
 
 
-def test_right_role_outside_the_region_scope_is_forbidden(scenario: Scenario) -> None:
-    scenario.app.users.add("lurah_lain", "kelurahan", [other_kelurahan(scenario)])
-    case = scenario.probebaya_case("submitted")
+@pytest.mark.parametrize(
+    ("role", "level", "state", "trigger", "values"),
+    [
+        ("kelurahan", "kelurahan", "submitted", "verify", {}),
+        ("kecamatan", "kecamatan", "verified", "approve_kecamatan", {}),
+        ("ketua_rt", "rt", "rembug_held", "submit_proposal", {"budget": "Rp 200.000.000"}),
+    ],
+)
+def test_right_role_outside_the_region_scope_is_forbidden(
+    scenario: Scenario, role: str, level: str, state: str, trigger: str, values: dict[str, str]
+) -> None:
+    scenario.app.users.add("orang_lain", role, [elsewhere(scenario, level)])
+    case = scenario.probebaya_case(state)
+    before = snapshot(scenario, case["id"])
+    with pytest.raises(Forbidden, match="is outside their region scope"):
+        scenario.app.cases.fire(case["id"], trigger, "orang_lain", values)
+    assert snapshot(scenario, case["id"]) == before
+
+
+def test_a_user_outside_the_scope_cannot_read_the_case_nor_list_it(scenario: Scenario) -> None:
+    scenario.app.users.add("lurah_lain", "kelurahan", [elsewhere(scenario, "kelurahan")])
+    case = scenario.start()
     with pytest.raises(Forbidden, match="outside their region scope"):
-        scenario.app.cases.fire(case["id"], "verify", "lurah_lain")
-    assert scenario.app.cases.show(case["id"])["state"] == "submitted"
+        scenario.app.cases.show(case["id"], "lurah_lain")
+    with pytest.raises(Forbidden):
+        scenario.app.cases.history(case["id"], "lurah_lain")
+    assert scenario.app.cases.list(viewer="lurah_lain") == []
+    assert [c["id"] for c in scenario.app.cases.list(viewer=scenario.users["kelurahan"])] == [
+        case["id"]
+    ]
 
 
 def test_ketua_rt_cannot_start_a_case_for_another_rt(scenario: Scenario) -> None:
@@ -48,8 +89,12 @@ def test_a_program_runs_only_in_its_regions(scenario: Scenario) -> None:
 
 def test_user_without_region_acts_wherever_the_role_allows(scenario: Scenario) -> None:
     scenario.app.users.add("lurah_pusat", "kelurahan")
+    scenario.app.users.add("rt_pusat", "ketua_rt")
     case = scenario.probebaya_case("submitted")
     assert scenario.app.cases.fire(case["id"], "verify", "lurah_pusat")["state"] == "verified"
+    assert scenario.app.cases.history(case["id"])[-1]["actor"] == "lurah_pusat"
+    other = scenario.app.cases.start("probebaya", elsewhere(scenario, "rt"), 2026, "rt_pusat")
+    assert other["subject"] != scenario.rt
 
 
 def test_unknown_and_inactive_users_are_not_found(scenario: Scenario) -> None:
@@ -83,6 +128,10 @@ def test_triggers_tell_each_user_what_they_may_fire_and_why_not(scenario: Scenar
     }
     assert as_rt["verify"].allowed is False
     assert any("needs role kelurahan" in reason for reason in as_rt["verify"].reasons)
+    scenario.app.users.add("lurah_lain", "kelurahan", [elsewhere(scenario, "kelurahan")])
+    as_other = {o.trigger: o for o in scenario.app.cases.triggers(case["id"], "lurah_lain")}
+    assert as_other["verify"].allowed is False
+    assert any("outside their region scope" in r for r in as_other["verify"].reasons)
 
 
 def test_triggers_report_guards_waiting_on_form_input_as_pending(scenario: Scenario) -> None:
@@ -93,6 +142,7 @@ def test_triggers_report_guards_waiting_on_form_input_as_pending(scenario: Scena
         if o.trigger == "record_rembug"
     ]
     assert rembug.allowed is True
+    assert rembug.reasons == ()
     assert {g.name: g.ok for g in rembug.guards} == {"quorum": None, "documents": None}
 
 

@@ -16,6 +16,9 @@ from engine.cli import main
 from tests.builders import ROOT, Scenario
 
 PROBEBAYA = str(ROOT / "workflows" / "probebaya.yaml")
+REGIONS = ROOT / "tests" / "data" / "regions"
+#: A Samarinda kelurahan without demo RWs/RTs: the region CSVs add them.
+MANGKUPALAS = "64.72.02.1009"
 
 
 class Cli:
@@ -59,6 +62,21 @@ def start_case(ready: Scenario, cli: Cli) -> dict[str, Any]:
     )
 
 
+def fire_args(
+    case_id: int,
+    trigger: str,
+    user: str,
+    sets: dict[str, str] | None = None,
+    attach: dict[str, Path] | None = None,
+) -> list[str]:
+    args = ["case", "fire", str(case_id), trigger, "--as", user]
+    for name, value in (sets or {}).items():
+        args += ["--set", f"{name}={value}"]
+    for name, path in (attach or {}).items():
+        args += ["--attach", f"{name}={path}"]
+    return args
+
+
 def rembug_args(ready: Scenario, case_id: int, attendees: str = "25") -> list[str]:
     return [
         "case",
@@ -83,12 +101,32 @@ def rembug_args(ready: Scenario, case_id: int, attendees: str = "25") -> list[st
 # ---------------------------------------------------------------- set-up commands
 
 
+def test_validate_prints_ok_or_problem_lines_and_exits_accordingly() -> None:
+    cli = Cli({})  # no database needed
+    assert cli("validate", PROBEBAYA).stdout == f"OK {PROBEBAYA}\n"
+    bad = ROOT / "tests" / "data" / "bad" / "unknown_role.yaml"
+    result = cli("validate", PROBEBAYA, str(bad), code=1)
+    assert result.stdout.splitlines() == [
+        f"OK {PROBEBAYA}",
+        f"{bad}:24:13: unknown role 'lurah' (did you mean 'kelurahan'?)",
+    ]
+    [report] = json.loads(cli("validate", str(bad), "--json", code=1).stdout)
+    assert report["ok"] is False
+    assert report["problems"][0] == {
+        "path": str(bad),
+        "line": 24,
+        "col": 13,
+        "message": "unknown role 'lurah' (did you mean 'kelurahan'?)",
+    }
+    assert cli("validate", code=2).stderr.startswith("error: Missing argument")
+
+
 def test_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None:
     cli = Cli({"RUKUN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
     cli("case", "list", code=1)  # not initialised yet: one clear line
     assert "rukun db upgrade" in CliRunner().invoke(main, ["case", "list"], env=cli.env).stderr
-    cli("db", "upgrade")
-    cli("db", "upgrade")
+    assert "is up to date" in cli("db", "upgrade").stdout
+    assert cli.json("db", "upgrade")["status"] == "current"
     assert cli.json("case", "list") == []
 
 
@@ -106,7 +144,15 @@ def test_publish_twice_keeps_one_version_and_list_show_describe_it(
     [row] = cli.json("workflow", "list")
     assert (row["program"], row["version"], row["status"]) == ("probebaya", 1, "published")
     shown = cli.json("workflow", "show", "probebaya")
+    assert {"program", "version", "sha256", "status", "title", "states", "triggers"} <= set(shown)
+    assert (shown["program"], shown["version"], shown["sha256"]) == (
+        "probebaya",
+        1,
+        again["sha256"],
+    )
     assert shown["states"][0] == "draft"
+    assert {"trigger", "source", "dest", "roles", "form", "guards"} == set(shown["transitions"][0])
+    assert shown["transitions"][0]["guards"] == ["quorum", "documents"]
     assert {"trigger": "cancel", "dest": "cancelled"}.items() <= next(
         t for t in shown["transitions"] if t["trigger"] == "cancel"
     ).items()
@@ -126,61 +172,81 @@ def test_publish_as_a_user_needs_the_program_officer_role(ready: Scenario, cli: 
     cli("workflow", "publish", PROBEBAYA, "--as", "officer")
 
 
-def test_region_import_upserts_by_code(ready: Scenario, cli: Cli, tmp_path: Path) -> None:
-    kelurahan = ready.rt.rsplit(".", 2)[0]
-    csv = tmp_path / "rt.csv"
-    csv.write_text(
-        "code,level,name,parent_code\n"
-        f"{kelurahan}.009,rw,RW 009,{kelurahan}\n"
-        f"{kelurahan}.009.001,rt,RT 001 RW 009,{kelurahan}.009\n"
-        f"{ready.rt},rt,RT 001 RW 001 (renamed),{ready.rt.rsplit('.', 1)[0]}\n"
-    )
-    assert cli.json("region", "import", str(csv)) == {"imported": 3}
-    children = cli.json("region", "list", "--parent", f"{kelurahan}.009")
-    assert children == [
-        {
-            "code": f"{kelurahan}.009.001",
-            "level": "rt",
-            "name": "RT 001 RW 009",
-            "parent_code": f"{kelurahan}.009",
-            "demo": False,
-        }
-    ]
-    assert any(
-        r["name"] == "RT 001 RW 001 (renamed)" for r in cli.json("region", "list", "--level", "rt")
-    )
-
-
-def test_region_import_with_a_bad_row_imports_nothing(
-    ready: Scenario, cli: Cli, tmp_path: Path
+def test_region_import_adds_rows_whose_parents_exist_or_come_first_and_upserts_by_code(
+    ready: Scenario, cli: Cli
 ) -> None:
-    kelurahan = ready.rt.rsplit(".", 2)[0]
-    csv = tmp_path / "bad.csv"
-    csv.write_text(
-        "code,level,name,parent_code\n"
-        f"{kelurahan}.008,rw,RW 008,{kelurahan}\n"
-        f"{kelurahan}.008.001,desa,RT 001,{kelurahan}.008\n"
-        f"{kelurahan}.008.002,rt,,{kelurahan}.008\n"
-        f"{kelurahan}.008.003,rt,RT 003,99.99\n"
-        f"{kelurahan}.008.004,rt,RT 004\n"
-    )
-    result = cli("region", "import", str(csv), code=1)
+    before = len(cli.json("region", "list"))
+    assert cli.json("region", "import", str(REGIONS / "mangkupalas_rt.csv")) == {"imported": 5}
+    assert [r["code"] for r in cli.json("region", "list", "--parent", MANGKUPALAS)] == [
+        f"{MANGKUPALAS}.001",
+        f"{MANGKUPALAS}.002",
+    ]
+    rw1 = cli.json("region", "list", "--level", "rt", "--parent", f"{MANGKUPALAS}.001")
+    assert rw1 == [
+        {
+            "code": f"{MANGKUPALAS}.001.001",
+            "level": "rt",
+            "name": "RT 001 RW 001",
+            "parent_code": f"{MANGKUPALAS}.001",
+            "demo": False,
+        },
+        {
+            "code": f"{MANGKUPALAS}.001.002",
+            "level": "rt",
+            "name": "RT 002 RW 001",
+            "parent_code": f"{MANGKUPALAS}.001",
+            "demo": False,
+        },
+    ]
+    # a second file renames one RT and adds one under an RW that is already stored
+    update = REGIONS / "mangkupalas_rt_update.csv"
+    assert "imported 2 regions" in cli("region", "import", str(update)).stdout
+    names = {r["code"]: r["name"] for r in cli.json("region", "list", "--level", "rt")}
+    assert names[f"{MANGKUPALAS}.001.002"] == "RT 002 RW 001 Gang Mawar"
+    assert names[f"{MANGKUPALAS}.002.002"] == "RT 002 RW 002"
+    cli("region", "import", str(update))  # importing again changes nothing
+    assert len(cli.json("region", "list")) == before + 6
+
+
+def test_region_import_with_bad_rows_reports_each_and_imports_nothing(
+    ready: Scenario, cli: Cli
+) -> None:
+    before = cli.json("region", "list")
+    bad = REGIONS / "mangkupalas_bad_rows.csv"
+    result = cli("region", "import", str(bad), code=1)
+    assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        f"error: {csv}:3: unknown level 'desa' "
-        "(one of provinsi, kota, kecamatan, kelurahan, rw, rt, group)",
-        f"error: {csv}:4: name is empty",
-        f"error: {csv}:5: unknown parent 99.99 (it must exist or come earlier in the file)",
-        f"error: {csv}:6: expected 4 columns, got 3",
+        f"error: {bad}:{line}: {reason}"
+        for line, reason in [
+            (
+                3,
+                "unknown level 'desa' (one of provinsi, kota, kecamatan, kelurahan, rw, rt, group)",
+            ),
+            (4, "name is empty"),
+            (5, "unknown parent 99.99 (it must exist or come earlier in the file)"),
+            (6, "expected 4 columns, got 3"),
+            (
+                7,
+                f"unknown parent {MANGKUPALAS}.004 (it must exist or come earlier in the file)",
+            ),
+            (10, f"code {MANGKUPALAS}.003.005 appears twice in the file"),
+            (11, f"a kelurahan cannot be under a rw ({MANGKUPALAS}.003)"),
+            (12, "a rw needs a parent_code"),
+            (
+                13,
+                "64.72.02.1001 exists as kelurahan under 64.72.02; "
+                "changing level or parent is not supported by import",
+            ),
+        ]
     ]
-    assert cli.json("region", "list", "--parent", kelurahan) == [
-        r
-        for r in cli.json("region", "list", "--parent", kelurahan)
-        if not r["code"].endswith(".008")
-    ]
-    assert cli.json("region", "list", "--level", "rw", "--parent", kelurahan) == [
-        r for r in cli.json("region", "list", "--level", "rw") if r["parent_code"] == kelurahan
-    ]
-    assert not any(r["code"].startswith(f"{kelurahan}.008") for r in cli.json("region", "list"))
+    assert cli.json("region", "list") == before  # not even the good rows (2, 8, 9)
+    header = REGIONS / "bad_header.csv"
+    assert cli("region", "import", str(header), code=1).stderr == (
+        f"error: {header}:1: header must be code,level,name,parent_code, "
+        "got kode,tingkat,nama,induk\n"
+    )
+    assert "cannot read" in cli("region", "import", str(REGIONS / "missing.csv"), code=1).stderr
+    assert cli.json("region", "list") == before
 
 
 def test_region_list_filters_and_json_shape(ready: Scenario, cli: Cli) -> None:
@@ -236,10 +302,10 @@ def test_case_start_fire_show_history_json_shapes(ready: Scenario, cli: Cli) -> 
     fired = cli.json(*rembug_args(ready, started["id"]))
     assert required <= set(fired)
     assert (fired["state"], fired["version"]) == ("rembug_held", 2)
-    assert (
-        fired["data"]["minutes"]["sha256"]
-        == cli.json("case", "show", str(started["id"]))["data"]["minutes"]["sha256"]
-    )
+    sha = fired["data"]["minutes"]["sha256"]
+    assert cli.json("case", "show", str(started["id"]))["data"]["minutes"]["sha256"] == sha
+    stored = Path(cli.env["RUKUN_STORAGE"]) / sha[:2] / sha
+    assert stored.read_bytes() == ready.doc("minutes").read_bytes()
     history = cli.json("case", "history", str(started["id"]))
     assert [r["seq"] for r in history] == [1, 2]
     assert {
@@ -255,38 +321,73 @@ def test_case_start_fire_show_history_json_shapes(ready: Scenario, cli: Cli) -> 
         "hash",
     } <= set(history[1])
     assert history[1]["prev_hash"] == history[0]["hash"]
+    assert history[1]["documents"]["minutes"] == sha
+    assert [g["guard"] for g in history[1]["guards"]] == ["quorum", "documents"]
     listed = cli.json("case", "list", "--program", "probebaya", "--state", "rembug_held")
     assert [c["id"] for c in listed] == [started["id"]]
+    assert required <= set(listed[0])
+    assert cli.json("case", "list", "--state", "closed") == []
     assert "rembug_held" in cli("case", "show", str(started["id"])).stdout
     assert (
         "record_rembug: draft -> rembug_held" in cli("case", "history", str(started["id"])).stdout
     )
-    assert cli.json("case", "verify", str(started["id"]))["intact"] is True
+    assert cli.json("case", "verify", str(started["id"])) == {
+        "case_id": started["id"],
+        "intact": True,
+        "breaks": [],
+    }
+    verified = cli("case", "verify", str(started["id"]))
+    assert verified.stdout == f"case {started['id']}: history chain intact\n"
 
 
 def test_set_parses_money_in_any_notation(ready: Scenario, cli: Cli) -> None:
     case = start_case(ready, cli)
     cli(*rembug_args(ready, case["id"]))
-    for budget, code in [("Rp 250.000.000", 0)]:
-        fired = cli.json(
-            "case",
-            "fire",
-            str(case["id"]),
-            "submit_proposal",
-            "--as",
-            ready.users["ketua_rt"],
-            "--set",
-            "program_area=infrastructure",
-            "--set",
-            "proposal_title=Drainase",
-            "--set",
-            f"budget={budget}",
-            "--attach",
-            f"rab={ready.doc('rab')}",
-            code=code,
-        )
-        assert fired["data"]["budget"] == 250_000_000
-    assert "Rp 250.000.000" in cli("case", "show", str(case["id"])).stdout
+    rt, lurah = ready.users["ketua_rt"], ready.users["kelurahan"]
+    proposal = {"program_area": "infrastructure", "proposal_title": "Drainase"}
+    rab = {"rab": ready.doc("rab")}
+    trigger = "submit_proposal"
+    for budget in ("150000000", "150.000.000", "Rp 150.000.000"):
+        sets = {**proposal, "budget": budget}
+        fired = cli.json(*fire_args(case["id"], trigger, rt, sets, rab))
+        assert (fired["state"], fired["data"]["budget"]) == ("submitted", 150_000_000)
+        cli(*fire_args(case["id"], "return_for_revision", lurah, {"revision_notes": "ulang"}))
+        trigger = "resubmit"
+    assert "budget: Rp 150.000.000" in cli("case", "show", str(case["id"])).stdout
+    bad = cli(*fire_args(case["id"], trigger, rt, {**proposal, "budget": "banyak"}, rab), code=1)
+    assert "budget: not an amount of money: 'banyak'" in bad.stderr
+
+
+def test_set_parses_each_field_by_its_type(ready: Scenario, cli: Cli) -> None:
+    case = start_case(ready, cli)
+    rt = ready.users["ketua_rt"]
+    wrong = {"rembug_date": "15/01/2026", "households_total": "empat puluh", "attendees": "25"}
+    result = cli(*fire_args(case["id"], "record_rembug", rt, wrong), code=1)
+    [line] = result.stderr.splitlines()
+    assert "households_total: Not a valid integer." in line
+    assert "rembug_date: Not a valid date." in line
+    fired = cli.json(*rembug_args(ready, case["id"]))
+    assert {k: fired["data"][k] for k in ("rembug_date", "households_total", "attendees")} == {
+        "rembug_date": "2026-01-15",
+        "households_total": 40,
+        "attendees": 25,
+    }
+    sets = {
+        "program_area": "socio_economic",
+        "proposal_title": "Pelatihan amplang",
+        "budget": "Rp 120.000.000",
+        "ikm_participation": "ya",
+        "ikm_name": "Amplang Bu Sri",
+        "ikm_approval_votes": "13",
+    }
+    result = cli(
+        *fire_args(case["id"], "submit_proposal", rt, {**sets, "program_area": "jalan"}), code=1
+    )
+    assert "program_area: Must be one of: infrastructure, human_resources, socio_economic." in (
+        result.stderr
+    )
+    fired = cli.json(*fire_args(case["id"], "submit_proposal", rt, sets, {"rab": ready.doc("rab")}))
+    assert (fired["data"]["ikm_participation"], fired["data"]["ikm_approval_votes"]) == (True, 13)
 
 
 def test_unknown_field_in_set_is_refused(ready: Scenario, cli: Cli) -> None:
@@ -338,10 +439,17 @@ def test_refusal_exits_1_and_names_the_guard_and_its_message(ready: Scenario, cl
         (["case", "fire", "1", "verify"], 2),  # missing --as
         (["case", "fire", "notanumber", "verify", "--as", "x"], 2),  # bad argument
         (["case", "show", "424242"], 5),
+        (["case", "history", "424242"], 5),
+        (["case", "verify", "424242"], 5),
         (["case", "triggers", "1", "--as", "nobody"], 5),
+        (["case", "fire", "1", "cancel", "--as", "nobody", "--set", "cancel_reason=x"], 5),
+        (["case", "fire", "1", "approve_everything", "--as", "demo_city"], 5),
+        (["case", "start", "kube", "--subject", "64", "--year", "2026", "--as", "x"], 5),
+        (["case", "fire", "1", "verify", "--as", "demo_kelurahan"], 4),
+        (["case", "fire", "1", "cancel", "--as", "demo_kelurahan", "--set", "cancel_reason=x"], 3),
     ],
 )
-def test_usage_and_not_found_exit_codes(
+def test_each_failure_has_its_exit_code_and_one_error_line(
     ready: Scenario, cli: Cli, args: list[str], code: int
 ) -> None:
     start_case(ready, cli)
@@ -379,6 +487,14 @@ def test_triggers_lists_allowed_and_reasons(ready: Scenario, cli: Cli) -> None:
     assert by_trigger["record_rembug"]["reasons"]
     human = cli("case", "triggers", str(case["id"]), "--as", ready.users["ketua_rt"]).stdout
     assert "yes record_rembug -> rembug_held" in human
+    assert "pending form input: quorum" in human
+    [rembug] = [
+        o
+        for o in cli.json("case", "triggers", str(case["id"]), "--as", ready.users["ketua_rt"])
+        if o["trigger"] == "record_rembug"
+    ]
+    assert (rembug["allowed"], rembug["reasons"]) == (True, [])
+    assert {g["guard"]: g["ok"] for g in rembug["guards"]} == {"quorum": None, "documents": None}
 
 
 def test_attach_of_a_missing_file_is_invalid_data(
@@ -430,7 +546,8 @@ def test_tick_escalates_overdue_cases_once(ready: Scenario, cli: Cli) -> None:
 
 def test_the_installed_rukun_command_runs_the_demo(tmp_path: Path) -> None:
     executable = Path(sys.executable).with_name("rukun")
-    env = {**os.environ, "RUKUN_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUKUN_")}
+    env["RUKUN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     run = subprocess.run(
         [str(executable), "demo", "--year", "2026"],
         env=env,

@@ -3,12 +3,14 @@ cancellation, and every guard refusing — with the case and its history left un
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from blinker import ANY
 
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.runtime import signals
@@ -53,6 +55,7 @@ def test_happy_path_visits_every_stage_and_closes(scenario: Scenario) -> None:
     case = scenario.probebaya_case("closed")
     history = scenario.app.cases.history(case["id"])
     assert [r["dest"] for r in history] == ["draft", *PROBEBAYA_STATES]
+    assert case["final"] is True
     ledger = case["ledger"]
     assert ledger["totals"] == {
         "budget": 0,
@@ -70,6 +73,35 @@ def test_happy_path_visits_every_stage_and_closes(scenario: Scenario) -> None:
     ]
     assert case["data"]["approved_amount"] == 200_000_000
     assert [r["role"] for r in history][1:4] == ["ketua_rt", "ketua_rt", "kelurahan"]
+    assert scenario.app.cases.verify(case["id"]) == []
+    assert scenario.app.cases.triggers(case["id"], scenario.users["city"]) == []
+
+
+def test_every_fired_transition_records_each_guard_with_its_args_and_result(
+    scenario: Scenario,
+) -> None:
+    case = scenario.probebaya_case("kecamatan_approved")
+    _, definition = scenario.app.definitions.get("probebaya")
+    transitions = [r for r in scenario.app.cases.history(case["id"]) if r["kind"] == "transition"]
+    assert [r["trigger"] for r in transitions] == [
+        "record_rembug",
+        "submit_proposal",
+        "verify",
+        "approve_kecamatan",
+    ]
+    for record in transitions:
+        spec = definition.transition(record["trigger"], record["source"])
+        assert spec is not None and spec.guards
+        declared = [(g.name, dict(g.args)) for g in spec.guards]
+        recorded = [
+            (g["guard"], {k: v for k, v in g["args"].items() if k != "resolved"})
+            for g in record["guards"]
+        ]
+        assert recorded == declared
+        assert all(g["ok"] is True for g in record["guards"]), record["guards"]
+    quorum = transitions[0]["guards"][0]
+    assert quorum["args"]["fraction"] == "params.quorum_fraction"
+    assert quorum["args"]["resolved"] == {"present": 25, "total": 40, "needed": 21}
 
 
 def test_revision_loop_returns_to_the_rt_and_comes_back(scenario: Scenario) -> None:
@@ -105,17 +137,35 @@ def test_rejection_is_final(scenario: Scenario, state: str, trigger: str, role: 
     case = scenario.fire(case["id"], trigger, role, {"rejection_reason": "Tidak sesuai prioritas"})
     assert case["state"] == "rejected"
     assert case["final"] is True
-    assert scenario.app.cases.triggers(case["id"], scenario.users["city"]) == []
-    with pytest.raises(Conflict):
+    assert scenario.app.cases.history(case["id"])[-1]["payload"] == {
+        "rejection_reason": "Tidak sesuai prioritas"
+    }
+    for user in scenario.users.values():
+        assert scenario.app.cases.triggers(case["id"], user) == []
+    with unchanged(scenario, case["id"]), pytest.raises(Conflict, match="state 'rejected'"):
         scenario.fire(case["id"], "cancel", "city", {"cancel_reason": "x"})
+    with unchanged(scenario, case["id"]), pytest.raises(Conflict):
+        scenario.fire(case["id"], "approve_city", "city", {"approved_amount": "Rp 200.000.000"})
 
 
-@pytest.mark.parametrize("state", ["draft", "submitted", "implementing"])
+@pytest.mark.parametrize("state", ["draft", "submitted", "verified", "implementing"])
 def test_city_may_cancel_from_any_open_state(scenario: Scenario, state: str) -> None:
     case = scenario.probebaya_case(state)
     case = scenario.fire(case["id"], "cancel", "city", {"cancel_reason": "RT dimekarkan"})
-    assert case["state"] == "cancelled"
-    assert scenario.app.cases.history(case["id"])[-1]["source"] == state
+    assert (case["state"], case["final"]) == ("cancelled", True)
+    last = scenario.app.cases.history(case["id"])[-1]
+    assert (last["trigger"], last["source"], last["dest"]) == ("cancel", state, "cancelled")
+    assert case["data"]["cancel_reason"] == "RT dimekarkan"
+    with unchanged(scenario, case["id"]), pytest.raises(Conflict, match="state 'cancelled'"):
+        scenario.fire(case["id"], "cancel", "city", {"cancel_reason": "lagi"})
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_cancel_needs_a_reason_that_is_not_blank(scenario: Scenario, reason: str | None) -> None:
+    case = scenario.start()
+    values = {} if reason is None else {"cancel_reason": reason}
+    with unchanged(scenario, case["id"]), pytest.raises(InvalidData, match="cancel_reason"):
+        scenario.fire(case["id"], "cancel", "city", values)
 
 
 # ---------------------------------------------------------------- each guard refusing
@@ -155,14 +205,23 @@ def test_budget_outside_100_to_300_juta_is_refused(scenario: Scenario, budget: s
     assert failed["message"]["en"] == f"The amount requested must be Rp 100–300 juta (is {budget})"
 
 
-@pytest.mark.parametrize("budget", ["100000000", "300.000.000", "Rp 300.000.000"])
-def test_budget_at_the_bounds_in_any_money_notation_passes(scenario: Scenario, budget: str) -> None:
+@pytest.mark.parametrize(
+    ("budget", "amount"),
+    [
+        ("150000000", 150_000_000),
+        ("150.000.000", 150_000_000),
+        ("Rp 150.000.000", 150_000_000),
+        ("Rp 100.000.000", 100_000_000),
+        ("300.000.000", 300_000_000),
+    ],
+)
+def test_budget_in_any_money_notation_within_bounds_passes(
+    scenario: Scenario, budget: str, amount: int
+) -> None:
     case = scenario.probebaya_case("rembug_held")
     role, values, documents = with_values(scenario, "submit_proposal", budget=budget)
-    assert (
-        scenario.fire(case["id"], "submit_proposal", role, values, documents)["state"]
-        == "submitted"
-    )
+    case = scenario.fire(case["id"], "submit_proposal", role, values, documents)
+    assert (case["state"], case["data"]["budget"]) == ("submitted", amount)
 
 
 def test_proposal_without_rab_is_refused(scenario: Scenario) -> None:
@@ -200,13 +259,17 @@ def test_ikm_participation_without_recorded_votes_is_refused(scenario: Scenario)
     assert failed["guard"] == "expr"
 
 
-def test_city_cannot_approve_more_than_requested(scenario: Scenario) -> None:
+def test_city_cannot_approve_more_than_requested_nor_under_100_juta(scenario: Scenario) -> None:
     case = scenario.probebaya_case("kecamatan_approved")  # requested Rp 200 juta
-    [failed] = refused(
-        scenario, case, "approve_city", "city", {"approved_amount": "Rp 200.000.001"}
-    )
-    assert failed["guard"] == "amount_between"
-    assert "Rp 200.000.000" in failed["message"]["en"]
+    for amount in ("Rp 200.000.001", "Rp 99.999.999"):
+        [failed] = refused(scenario, case, "approve_city", "city", {"approved_amount": amount})
+        assert failed["guard"] == "amount_between"
+        assert failed["message"]["en"] == (
+            "The approved amount must lie between Rp 100 juta and the amount requested "
+            f"(Rp 200.000.000); is {amount}"
+        )
+    case = scenario.fire(case["id"], "approve_city", "city", {"approved_amount": "Rp 150.000.000"})
+    assert case["ledger"]["totals"]["approved"] == 150_000_000
 
 
 def test_approved_by_guard_is_recorded_with_its_result(scenario: Scenario) -> None:
@@ -233,16 +296,19 @@ def test_approved_by_refuses_when_the_role_never_fired(scenario: Scenario) -> No
     assert failed["message"]["en"].startswith("Not yet approved by role kelurahan")
 
 
-def test_first_tranche_above_70_percent_is_refused(scenario: Scenario) -> None:
+def test_first_tranche_above_70_percent_is_refused_and_70_percent_passes(
+    scenario: Scenario,
+) -> None:
     case = scenario.probebaya_case("approved")  # approved Rp 200 juta
-    [failed] = refused(
-        scenario,
-        case,
-        "disburse_tranche_1",
-        "city",
-        {"tranche_1": "Rp 140.000.001", "tranche_1_date": "2026-03-01"},
+    values = {"tranche_1": "Rp 140.000.001", "tranche_1_date": "2026-03-01"}
+    [failed] = refused(scenario, case, "disburse_tranche_1", "city", values)
+    assert failed["guard"] == "expr"
+    assert failed["message"]["en"] == (
+        "Tranche 1 must be more than 0 and at most 70% of the approved amount"
     )
-    assert "at most 70%" in failed["message"]["en"]
+    values["tranche_1"] = "Rp 140.000.000"
+    case = scenario.fire(case["id"], "disburse_tranche_1", "city", values)
+    assert (case["state"], case["ledger"]["totals"]["disbursed"]) == ("implementing", 140_000_000)
 
 
 def test_second_tranche_needs_the_lpj_of_the_first_accepted(scenario: Scenario) -> None:
@@ -336,8 +402,7 @@ def test_spending_more_than_disbursed_is_refused(scenario: Scenario) -> None:
 
 
 def test_completion_below_100_percent_is_refused(scenario: Scenario) -> None:
-    case = scenario.probebaya_case("monitoring")
-    case = scenario.start()
+    case = scenario.start()  # up to the second LPJ accepted, just before completion
     for trigger, role, values, documents in PROBEBAYA_PATH[:12]:
         case = scenario.fire(case["id"], trigger, role, values, documents)
     [failed] = refused(
@@ -424,10 +489,24 @@ def test_documents_are_stored_by_content_hash(scenario: Scenario) -> None:
     record = scenario.app.cases.history(case["id"])[-1]
     storage: Path = scenario.app.context.settings.storage_dir
     for field in ("minutes", "attendance_list"):
-        sha = record["documents"][field]
+        content = scenario.doc(field).read_bytes()
+        sha = hashlib.sha256(content).hexdigest()
+        assert record["documents"][field] == sha
         assert case["data"][field]["sha256"] == sha
-        stored = storage / sha[:2] / sha
-        assert stored.read_bytes() == scenario.doc(field).read_bytes()
+        assert (storage / sha[:2] / sha).read_bytes() == content
+
+
+def test_the_same_document_attached_twice_is_stored_once(scenario: Scenario) -> None:
+    storage: Path = scenario.app.context.settings.storage_dir
+    first = scenario.probebaya_case("rembug_held")
+    second = scenario.start(year=2027)
+    role, values, documents = scenario.step("record_rembug")
+    second = scenario.fire(second["id"], "record_rembug", role, values, documents)
+    sha = first["data"]["minutes"]["sha256"]
+    assert second["data"]["minutes"]["sha256"] == sha
+    assert sorted(p.name for p in storage.rglob("*") if p.is_file()) == sorted(
+        {first["data"][f]["sha256"] for f in ("minutes", "attendance_list")}
+    )
 
 
 def test_publishing_a_new_version_leaves_running_cases_pinned(scenario: Scenario) -> None:
@@ -455,41 +534,66 @@ def test_republishing_identical_content_creates_no_version(scenario: Scenario) -
 # ---------------------------------------------------------------- signals
 
 
-def collect(signal: Any) -> tuple[list[dict[str, Any]], Callable[..., None]]:
+@contextmanager
+def receiving(signal: Any, sender: Any = ANY) -> Iterator[list[dict[str, Any]]]:
+    """Collects what ``signal`` delivers (from ``sender``) while the block runs."""
     seen: list[dict[str, Any]] = []
 
     def receiver(sender: Any, **kwargs: Any) -> None:
         seen.append({"sender": sender, **kwargs})
 
-    signal.connect(receiver)
-    return seen, receiver
+    signal.connect(receiver, sender=sender)
+    try:
+        yield seen
+    finally:
+        signal.disconnect(receiver)
 
 
 def test_signals_announce_start_fire_refusal_and_publication(scenario: Scenario) -> None:
-    started, r1 = collect(signals.case_started)
-    fired, r2 = collect(signals.transition_fired)
-    refusals, r3 = collect(signals.transition_refused)
-    published, r4 = collect(signals.definition_published)
-    try:
+    with (
+        receiving(signals.case_started) as started,
+        receiving(signals.transition_fired) as fired,
+        receiving(signals.transition_refused) as refusals,
+        receiving(signals.definition_published) as published,
+    ):
         case = scenario.start()
         role, values, documents = scenario.step("record_rembug")
+        with pytest.raises(TransitionRefused):
+            scenario.fire(case["id"], "record_rembug", role, {**values, "attendees": "20"})
         scenario.fire(case["id"], "record_rembug", role, values, documents)
         with pytest.raises(Conflict):
             scenario.fire(case["id"], "record_rembug", role, values, documents)
         text = (ROOT / "workflows" / "probebaya.yaml").read_text() + "\n# v2\n"
         scenario.app.definitions.publish_text(text, "probebaya.yaml", "test")
-    finally:
-        for signal, receiver in [
-            (signals.case_started, r1),
-            (signals.transition_fired, r2),
-            (signals.transition_refused, r3),
-            (signals.definition_published, r4),
-        ]:
-            signal.disconnect(receiver)
-    assert [s["case"]["id"] for s in started] == [case["id"]]
-    assert [s["record"]["trigger"] for s in fired] == ["record_rembug"]
-    assert [(s["trigger"], s["reason"]) for s in refusals] == [("record_rembug", "conflict")]
+    assert [(s["sender"], s["case"]["id"], s["actor"]) for s in started] == [
+        ("probebaya", case["id"], scenario.users["ketua_rt"])
+    ]
+    [moved] = fired
+    assert (moved["sender"], moved["record"]["trigger"], moved["case"]["state"]) == (
+        "probebaya",
+        "record_rembug",
+        "rembug_held",
+    )
+    assert moved["record"] == scenario.app.cases.history(case["id"])[-1]
+    assert [(s["sender"], s["trigger"], s["reason"]) for s in refusals] == [
+        ("probebaya", "record_rembug", "refused"),
+        ("probebaya", "record_rembug", "conflict"),
+    ]
+    assert {g["guard"] for g in refusals[0]["guards"] if g["ok"] is False} == {
+        "quorum",
+        "documents",
+    }
     assert [(s["sender"], s["version"]) for s in published] == [("probebaya", 2)]
+
+
+def test_refusals_reach_receivers_connected_to_the_program(scenario: Scenario) -> None:
+    case = scenario.start()
+    with (
+        receiving(signals.transition_refused, sender="probebaya") as refusals,
+        pytest.raises(Conflict),
+    ):
+        scenario.fire(case["id"], "verify", "kelurahan")
+    assert [(s["case_id"], s["reason"]) for s in refusals] == [(case["id"], "conflict")]
 
 
 def test_a_failing_signal_receiver_does_not_undo_the_commit(scenario: Scenario) -> None:
@@ -498,10 +602,16 @@ def test_a_failing_signal_receiver_does_not_undo_the_commit(scenario: Scenario) 
 
     signals.transition_fired.connect(explode)
     try:
-        case = scenario.start()
-        role, values, documents = scenario.step("record_rembug")
-        moved = scenario.fire(case["id"], "record_rembug", role, values, documents)
+        with receiving(signals.transition_fired) as fired:
+            case = scenario.start()
+            role, values, documents = scenario.step("record_rembug")
+            moved = scenario.fire(case["id"], "record_rembug", role, values, documents)
     finally:
         signals.transition_fired.disconnect(explode)
     assert moved["state"] == "rembug_held"
     assert scenario.app.cases.show(case["id"])["state"] == "rembug_held"
+    assert [r["trigger"] for r in scenario.app.cases.history(case["id"])] == [
+        "start",
+        "record_rembug",
+    ]
+    assert len(fired) == 1  # the other receivers still hear about it
