@@ -193,6 +193,18 @@ class World:
             self._users.add(name)
         return name
 
+    def fire(
+        self,
+        case: dict[str, Any],
+        trigger: str,
+        user: str,
+        values: dict[str, Any] | None = None,
+        **files: str,
+    ) -> dict[str, Any]:
+        """Fire as ``user``; ``files`` maps document fields to (generated) file names."""
+        attachments = {field: self.doc(name) for field, name in files.items()}
+        return self.app.cases.fire(case["id"], trigger, user, values or {}, attachments)
+
     def doc(self, name: str) -> Path:
         path = self.docs_dir / f"{name}.pdf"
         if not path.exists():

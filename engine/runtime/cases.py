@@ -265,18 +265,7 @@ class Cases:
         rows = session.scalars(
             select(LedgerEntry).where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.id)
         )
-        return ledger.fold(
-            {
-                "seq": r.seq,
-                "kind": r.kind,
-                "tranche": r.tranche,
-                "description": r.description,
-                "amount": r.amount,
-                "date": r.date,
-                "document_sha256": r.document_sha256,
-            }
-            for r in rows
-        )
+        return ledger.fold(ledger.entry_of(r) for r in rows)
 
     def _update_links(
         self, session: Session, case: Case, definition: Definition, payload: Mapping[str, Any]

@@ -154,3 +154,16 @@ def entry_defaults(entry: Mapping[str, Any]) -> dict[str, Any]:
         "document_sha256": None,
         **entry,
     }
+
+
+def entry_of(row: Any) -> dict[str, Any]:
+    """A stored ledger row (``engine.store.models.LedgerEntry``) as a fold entry."""
+    return {
+        "seq": row.seq,
+        "kind": row.kind,
+        "tranche": row.tranche,
+        "description": row.description,
+        "amount": row.amount,
+        "date": row.date,
+        "document_sha256": row.document_sha256,
+    }

@@ -45,17 +45,7 @@ class Reports:
                     .order_by(LedgerEntry.id)
                 )
                 for r in rows:
-                    entries[r.case_id].append(
-                        {
-                            "seq": r.seq,
-                            "kind": r.kind,
-                            "tranche": r.tranche,
-                            "description": r.description,
-                            "amount": r.amount,
-                            "date": r.date,
-                            "document_sha256": r.document_sha256,
-                        }
-                    )
+                    entries[r.case_id].append(ledger.entry_of(r))
             codes = {code for _, path in cases for code in path.split("/")}
             at_level = {
                 code: name

@@ -47,8 +47,7 @@ class Kube:
         values: dict[str, Any] | None = None,
         **files: str,
     ) -> dict[str, Any]:
-        attachments = {field: self.world.doc(name) for field, name in files.items()}
-        return self.app.cases.fire(case["id"], trigger, user, values or {}, attachments)
+        return self.world.fire(case, trigger, user, values, **files)
 
     def complete(self, case: dict[str, Any]) -> dict[str, Any]:
         case = self.fire(case, "assign_pendamping", self.dinsos, {"pendamping_name": "Rahmawati"})

@@ -54,6 +54,32 @@ def fire(
     return run("case", "fire", str(case["id"]), trigger, "--as", user, *extra, code=code)
 
 
+def rembug(
+    world: World,
+    run: Run,
+    case: dict[str, Any],
+    users: dict[str, str],
+    attendees: str = "16",
+    code: int = 0,
+) -> Any:
+    """Record a rembug warga of 30 households with ``attendees`` present and minutes."""
+    return fire(
+        run,
+        case,
+        "record_rembug",
+        users["ketua_rt"],
+        "--set",
+        "rembug_date=2026-02-01",
+        "--set",
+        "households_total=30",
+        "--set",
+        f"attendees={attendees}",
+        "--attach",
+        f"minutes={world.doc('ba')}",
+        code=code,
+    )
+
+
 RAB = json.dumps(
     [
         {"description": "Semen dan pasir", "amount": "Rp 30.000.000"},
@@ -65,20 +91,7 @@ RAB = json.dumps(
 def to_accounted(
     world: World, run: Run, case: dict[str, Any], users: dict[str, str]
 ) -> dict[str, Any]:
-    fire(
-        run,
-        case,
-        "record_rembug",
-        users["ketua_rt"],
-        "--set",
-        "rembug_date=2026-02-01",
-        "--set",
-        "households_total=30",
-        "--set",
-        "attendees=16",
-        "--attach",
-        f"minutes={world.doc('ba')}",
-    )
+    rembug(world, run, case, users)
     fire(
         run,
         case,
@@ -140,20 +153,7 @@ def test_prolita_runs_end_to_end_through_the_cli(world: World, run: Run) -> None
 
 def test_rab_over_fifty_juta_is_refused(world: World, run: Run) -> None:
     case, users = bontang_case(world, run)
-    fire(
-        run,
-        case,
-        "record_rembug",
-        users["ketua_rt"],
-        "--set",
-        "rembug_date=2026-02-01",
-        "--set",
-        "households_total=30",
-        "--set",
-        "attendees=16",
-        "--attach",
-        f"minutes={world.doc('ba')}",
-    )
+    rembug(world, run, case, users)
     too_much = json.dumps([{"description": "Paving", "amount": "Rp 50.000.001"}])
     error = fire(
         run,
@@ -173,41 +173,14 @@ def test_rab_over_fifty_juta_is_refused(world: World, run: Run) -> None:
 
 def test_quorum_not_reached_is_refused(world: World, run: Run) -> None:
     case, users = bontang_case(world, run)
-    error = fire(
-        run,
-        case,
-        "record_rembug",
-        users["ketua_rt"],
-        "--set",
-        "rembug_date=2026-02-01",
-        "--set",
-        "households_total=30",
-        "--set",
-        "attendees=15",
-        "--attach",
-        f"minutes={world.doc('ba')}",
-        code=1,
-    )["error"]
+    error = rembug(world, run, case, users, attendees="15", code=1)["error"]
     assert [g["guard"] for g in error["guards"] if g["ok"] is False] == ["quorum"]
     assert len(run("case", "history", str(case["id"]))) == 1
 
 
 def test_revision_loop_replaces_the_rab(world: World, run: Run) -> None:
     case, users = bontang_case(world, run)
-    fire(
-        run,
-        case,
-        "record_rembug",
-        users["ketua_rt"],
-        "--set",
-        "rembug_date=2026-02-01",
-        "--set",
-        "households_total=30",
-        "--set",
-        "attendees=16",
-        "--attach",
-        f"minutes={world.doc('ba')}",
-    )
+    rembug(world, run, case, users)
     fire(
         run,
         case,
@@ -248,20 +221,7 @@ def test_revision_loop_replaces_the_rab(world: World, run: Run) -> None:
 
 def test_rejection_and_cancellation_are_final(world: World, run: Run) -> None:
     first, users = bontang_case(world, run)
-    fire(
-        run,
-        first,
-        "record_rembug",
-        users["ketua_rt"],
-        "--set",
-        "rembug_date=2026-02-01",
-        "--set",
-        "households_total=30",
-        "--set",
-        "attendees=16",
-        "--attach",
-        f"minutes={world.doc('ba')}",
-    )
+    rembug(world, run, first, users)
     fire(
         run,
         first,
@@ -288,20 +248,7 @@ def test_rejection_and_cancellation_are_final(world: World, run: Run) -> None:
 
 def test_deadlines_in_working_days_escalate_once(world: World, run: Run) -> None:
     case, users = bontang_case(world, run)
-    fire(
-        run,
-        case,
-        "record_rembug",
-        users["ketua_rt"],
-        "--set",
-        "rembug_date=2026-02-01",
-        "--set",
-        "households_total=30",
-        "--set",
-        "attendees=16",
-        "--attach",
-        f"minutes={world.doc('ba')}",
-    )
+    rembug(world, run, case, users)
     shown = run("case", "show", str(case["id"]))
     assert shown["due_at"] is not None
     assert run("tick", "--now", "2026-11-26T00:00:00Z") == []

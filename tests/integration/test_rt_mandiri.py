@@ -41,8 +41,7 @@ class Groups:
         values: dict[str, Any] | None = None,
         **files: str,
     ) -> dict[str, Any]:
-        attachments = {field: self.world.doc(name) for field, name in files.items()}
-        return self.app.cases.fire(case["id"], trigger, user, values or {}, attachments)
+        return self.world.fire(case, trigger, user, values, **files)
 
     def propose(
         self,
