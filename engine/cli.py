@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +29,21 @@ log = logging.getLogger("rukun")
 
 
 class RukunGroup(click.Group):
-    """Translates every error into one line (and a JSON object with --json) and an exit code."""
+    """Translates every error into one line (and a JSON object with --json) and an exit code.
+
+    Commands registered by other packages under the ``rukun.commands`` entry point group
+    (the web UI's ``serve``) are loaded only when asked for.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _plugins():
+            loaded = _plugins()[cmd_name].load()
+            command = loaded if isinstance(loaded, click.Command) else None
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -66,6 +81,10 @@ class RukunGroup(click.Group):
                 f"internal error: {type(error).__name__}: {error} (set RUKUN_DEBUG=1 for details)"
             )
             _fail(ctx, message, 1, {"kind": "internal", "message": str(error)})
+
+
+def _plugins() -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group="rukun.commands")}
 
 
 def _fail(ctx: click.Context, message: str, code: int, payload: dict[str, Any]) -> None:

@@ -59,6 +59,8 @@ class TriggerOption:
     reasons: tuple[str, ...]
     guards: tuple[GuardResult, ...]
     form: tuple[FormItem, ...]
+    #: The actor's role and region allow it (guards may still refuse): show them the form.
+    permitted: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class TriggerOption:
             "reasons": list(self.reasons),
             "guards": [g.to_json() for g in self.guards],
             "form": [{"field": f.field, "required": f.required} for f in self.form],
+            "permitted": self.permitted,
         }
 
 
@@ -753,6 +756,7 @@ class Cases:
             )
         except RukunError as exc:
             reasons.append(exc.message)
+        permitted = not reasons
         given = {k: v for k, v in values.items() if k in transition.form_fields}
         try:
             payload = clean(definition, [FormItem(f, False) for f in transition.form_fields], given)
@@ -774,6 +778,7 @@ class Cases:
             tuple(reasons),
             tuple(results),
             transition.form,
+            permitted,
         )
 
     def list(

@@ -1,0 +1,68 @@
+"""Application factory: wires the engine, login, CSRF, translations and the screens."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from flask import Flask, render_template
+from flask_admin import Admin
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from admin import auth, views
+from admin.formatting import register_filters
+from engine.errors import RukunError
+from engine.runtime import Rukun
+
+LANGUAGES = ("id", "en")
+
+
+def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None) -> Flask:
+    """A Flask app for ``rukun`` (default: from RUKUN_* settings).
+
+    ``RUKUN_SECRET_KEY`` signs sessions; without it a random key is made per process (fine
+    for the demo: sessions end when the server stops).
+    """
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=os.environ.get("RUKUN_SECRET_KEY") or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="id",
+        BABEL_DEFAULT_TIMEZONE="Asia/Makassar",
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    app.config.update(config or {})
+    app.extensions["rukun"] = rukun or Rukun()
+    CSRFProtect(app)
+    Babel(app, locale_selector=auth.current_language)
+    auth.init_app(app)
+    register_filters(app)
+    admin = Admin(app, name="Rukun", index_view=views.InboxView(name="Tugas saya", url="/"))
+    admin.add_view(views.CasesView(name="Kasus", endpoint="cases", url="/cases"))
+    _error_pages(app)
+    return app
+
+
+def _error_pages(app: Flask) -> None:
+    @app.errorhandler(RukunError)
+    def rukun_error(error: RukunError) -> tuple[str, int]:
+        return render_template("rukun/error.html", message=error.message), error.http_status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        message = "Formulir kedaluwarsa atau tidak sah (CSRF); muat ulang halaman."
+        return render_template("rukun/error.html", message=message), 400
+
+    for status, message in (
+        (403, "Anda tidak berhak membuka halaman ini."),
+        (404, "Halaman tidak ditemukan."),
+    ):
+
+        def page(error: Any, message: str = message, status: int = status) -> tuple[str, int]:
+            return render_template("rukun/error.html", message=message), status
+
+        app.register_error_handler(status, page)

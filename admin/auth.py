@@ -1,0 +1,116 @@
+"""Login, logout and the UI language: Flask-Login sessions over Argon2-hashed passwords."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from engine.errors import NotFound
+from engine.runtime import Rukun
+
+blueprint = Blueprint("auth", __name__)
+LANGUAGES = ("id", "en")
+
+
+def engine() -> Rukun:
+    rukun: Rukun = current_app.extensions["rukun"]
+    return rukun
+
+
+class Operator(UserMixin):
+    """The signed-in user: a name and the roles they hold (scope is checked by the engine)."""
+
+    def __init__(self, name: str, roles: set[str]) -> None:
+        self.id = name
+        self.name = name
+        self.roles = roles
+
+
+class LoginForm(FlaskForm):
+    name = StringField("Nama pengguna", validators=[DataRequired()])
+    password = PasswordField("Kata sandi", validators=[DataRequired()])
+
+
+class PostForm(FlaskForm):
+    """An empty form: carries the CSRF token of buttons that POST (logout, language)."""
+
+
+def current_language() -> str:
+    language = session.get("lang", "id")
+    return language if language in LANGUAGES else "id"
+
+
+def load_operator(name: str) -> Operator | None:
+    with engine().context.sessions() as db:
+        try:
+            actor = engine().context.actor(db, name)
+        except NotFound:
+            return None
+    return Operator(actor.name, actor.roles())
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        name = form.name.data.strip() if form.name.data else ""
+        if engine().users.check_password(name, form.password.data or ""):
+            operator = load_operator(name)
+            if operator is not None:
+                login_user(operator)
+                target = request.args.get("next", "")
+                return redirect(
+                    target if target.startswith("/") and not target.startswith("//") else "/"
+                )
+        flash("Nama pengguna atau kata sandi salah.", "error")
+        return render_template("rukun/login.html", form=form), 401
+    return render_template("rukun/login.html", form=form)
+
+
+@blueprint.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    logout_user()  # CSRFProtect has checked the token of every POST already
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/language/<code>", methods=["POST"])
+def language(code: str) -> Response:
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(request.referrer or "/")
+
+
+def init_app(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.login_view = "auth.login"
+    manager.login_message = "Silakan masuk terlebih dahulu."
+    manager.user_loader(load_operator)
+    app.register_blueprint(blueprint)
+
+    @app.context_processor
+    def globals_for_templates() -> dict[str, Any]:
+        return {"post_form": PostForm(), "language": current_language(), "user": current_user}

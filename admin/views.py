@@ -1,0 +1,165 @@
+"""The operator screens: my work (inbox), the case list, a case with its history, and the
+transition forms generated from the YAML. Every read and write goes through the engine,
+which checks role and region scope."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from admin.auth import engine
+from engine.errors import Conflict, InvalidData, TransitionRefused
+from engine.language import Definition
+
+PAGE_SIZE = 50
+
+
+class SignedIn:
+    """Mixin: every screen needs a signed-in user; others go to the login page."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        return redirect(url_for("auth.login", next=request.path))
+
+
+def _definition(case: dict[str, Any]) -> Definition:
+    return engine().definitions.get(case["program"], case["definition_version"])[1]
+
+
+class InboxView(SignedIn, AdminIndexView):
+    """Cases where the signed-in user can act now, oldest first, overdue ones marked."""
+
+    @expose("/")
+    def index(self) -> Any:
+        cases = engine().cases.list(viewer=current_user.name, limit=500)
+        waiting = []
+        for case in cases:
+            if case["final"]:
+                continue
+            definition = _definition(case)
+            if any(
+                set(t.roles) & current_user.roles
+                for t in definition.transitions_from(case["state"])
+                if not t.any_source
+            ):
+                waiting.append(case)
+        waiting.sort(key=lambda c: (not c["overdue"], c["updated_at"]))
+        return self.render("rukun/inbox.html", cases=waiting)
+
+
+class CasesView(SignedIn, BaseView):
+    @expose("/")
+    def index(self) -> Any:
+        program = request.args.get("program") or None
+        state = request.args.get("state") or None
+        page = max(request.args.get("page", 1, type=int), 1)
+        rows = engine().cases.list(
+            program=program,
+            state=state,
+            overdue=bool(request.args.get("overdue")),
+            viewer=current_user.name,
+            limit=PAGE_SIZE * page + 1,
+        )
+        shown = rows[PAGE_SIZE * (page - 1) : PAGE_SIZE * page]
+        programs = sorted({row["program"] for row in engine().definitions.list()})
+        return self.render(
+            "rukun/cases.html",
+            cases=shown,
+            page=page,
+            more=len(rows) > PAGE_SIZE * page,
+            programs=programs,
+            program=program,
+            state=state,
+        )
+
+    @expose("/<int:case_id>")
+    def detail(self, case_id: int) -> Any:
+        return self._detail(case_id)
+
+    def _detail(
+        self,
+        case_id: int,
+        trigger: str | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+        problems: list[str] | None = None,
+    ) -> Any:
+        rukun = engine()
+        case = rukun.cases.show(case_id, current_user.name)  # Forbidden outside the scope
+        definition = _definition(case)
+        options = rukun.cases.triggers(case_id, current_user.name, values or {})
+        history = rukun.cases.history(case_id, current_user.name)
+        page = self.render(
+            "rukun/case.html",
+            case=case,
+            definition=definition,
+            options=options,
+            history=history,
+            open_trigger=trigger,
+            values=values or {},
+            problems=problems or [],
+        )
+        return page, status
+
+    @expose("/<int:case_id>/fire/<trigger>", methods=["POST"])
+    def fire(self, case_id: int, trigger: str) -> Any:
+        rukun = engine()
+        case = rukun.cases.show(case_id, current_user.name)
+        definition = _definition(case)
+        transition = definition.transition(trigger, case["state"])
+        if transition is None:
+            flash("Kasus ini sudah berubah; muat ulang halaman.", "error")
+            return redirect(url_for(".detail", case_id=case_id)), 409
+        values: dict[str, Any] = {}
+        uploads: dict[str, FileStorage] = {}
+        for name in transition.form_fields:
+            spec = definition.fields[name]
+            if spec.type == "document":
+                upload = request.files.get(name)
+                if upload is not None and upload.filename:
+                    uploads[name] = upload
+            elif spec.type == "boolean":
+                values[name] = "true" if request.form.get(name) else "false"
+            elif request.form.get(name, "").strip() != "":
+                values[name] = request.form[name].strip()
+        expected = request.form.get("expected_version", type=int)
+        with tempfile.TemporaryDirectory() as tmp:
+            files = {}
+            for name, upload in uploads.items():
+                path = Path(tmp) / (secure_filename(upload.filename or name) or name)
+                upload.save(path)
+                files[name] = path
+            try:
+                rukun.cases.fire(case_id, trigger, current_user.name, values, files, expected)
+            except TransitionRefused as refused:
+                problems = [
+                    g["message"][_lang()]
+                    for g in refused.guards
+                    if g["ok"] is not True and g["message"]
+                ]
+                return self._detail(case_id, trigger, values, 422, problems)
+            except InvalidData as invalid:
+                return self._detail(case_id, trigger, values, 422, [invalid.message])
+            except Conflict as conflict:
+                flash(
+                    f"Kasus ini sudah diubah orang lain; muat ulang halaman. ({conflict.message})",
+                    "error",
+                )
+                return self._detail(case_id, None, None, 409)
+        flash("Berhasil disimpan.", "success")
+        return redirect(url_for(".detail", case_id=case_id))
+
+
+def _lang() -> str:
+    from admin.auth import current_language
+
+    return current_language()

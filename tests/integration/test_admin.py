@@ -1,0 +1,172 @@
+"""The operator UI through Flask's test client: login, CSRF, scope, firing from generated
+forms, refusals that keep the input, stale pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from admin import create_app
+from tests.builders import Scenario
+
+PASSWORD = "kata-sandi-rahasia"
+
+
+@pytest.fixture
+def web(scenario: Scenario) -> Iterator[Flask]:
+    app = create_app(scenario.app, {"TESTING": True, "SECRET_KEY": "test"})
+    yield app
+
+
+def user_with_password(scenario: Scenario, role: str, region: str) -> str:
+    name = f"web_{role}_{region.replace('.', '_')}"
+    scenario.app.users.add(name, role, [region], PASSWORD)
+    return name
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+def login(client: FlaskClient, name: str) -> None:
+    response = client.post(
+        "/login", data={"name": name, "password": PASSWORD, "csrf_token": csrf(client, "/login")}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def kelurahan_of(scenario: Scenario) -> str:
+    return scenario.rt.rsplit(".", 2)[0]
+
+
+def test_screens_need_a_signed_in_user(web: Flask) -> None:
+    client = web.test_client()
+    for path in ("/", "/cases/", "/cases/1"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+
+
+def test_wrong_password_is_refused(web: Flask, scenario: Scenario) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client = web.test_client()
+    response = client.post(
+        "/login", data={"name": name, "password": "salah", "csrf_token": csrf(client, "/login")}
+    )
+    assert response.status_code == 401
+    assert "salah" in response.get_data(as_text=True)
+
+
+def test_forms_without_a_csrf_token_are_rejected(web: Flask, scenario: Scenario) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client = web.test_client()
+    assert client.post("/login", data={"name": name, "password": PASSWORD}).status_code == 400
+    login(client, name)
+    case = scenario.probebaya_case("submitted")
+    response = client.post(
+        f"/cases/{case['id']}/fire/verify", data={"expected_version": case["version"]}
+    )
+    assert response.status_code == 400
+    assert scenario.app.cases.show(case["id"])["state"] == "submitted"
+
+
+def test_kelurahan_sees_its_case_in_the_inbox_and_verifies_it(
+    web: Flask, scenario: Scenario
+) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    case = scenario.probebaya_case("submitted")
+    client = web.test_client()
+    login(client, name)
+    inbox = client.get("/").get_data(as_text=True)
+    assert f'href="/cases/{case["id"]}"' in inbox
+    detail = client.get(f"/cases/{case['id']}")
+    assert detail.status_code == 200
+    token = csrf(client, f"/cases/{case['id']}")
+    response = client.post(
+        f"/cases/{case['id']}/fire/verify",
+        data={"csrf_token": token, "expected_version": case["version"]},
+    )
+    assert response.status_code == 302
+    assert scenario.app.cases.show(case["id"])["state"] == "verified"
+    assert scenario.app.cases.history(case["id"])[-1]["actor"] == name
+
+
+def test_a_case_outside_the_users_region_is_forbidden_and_not_listed(
+    web: Flask, scenario: Scenario
+) -> None:
+    own = kelurahan_of(scenario)
+    other = next(
+        r["code"] for r in scenario.app.regions.list(level="kelurahan") if r["code"] != own
+    )
+    name = user_with_password(scenario, "kelurahan", other)
+    case = scenario.probebaya_case("submitted")
+    client = web.test_client()
+    login(client, name)
+    assert client.get(f"/cases/{case['id']}").status_code == 403
+    assert f'href="/cases/{case["id"]}"' not in client.get("/cases/").get_data(as_text=True)
+    assert f'href="/cases/{case["id"]}"' not in client.get("/").get_data(as_text=True)
+    token = csrf(client, "/cases/")
+    response = client.post(f"/cases/{case['id']}/fire/verify", data={"csrf_token": token})
+    assert response.status_code == 403
+    assert scenario.app.cases.show(case["id"])["state"] == "submitted"
+
+
+def test_refusal_shows_the_guard_message_and_keeps_the_input(
+    web: Flask, scenario: Scenario
+) -> None:
+    name = user_with_password(scenario, "ketua_rt", scenario.rt)
+    case = scenario.start()
+    client = web.test_client()
+    login(client, name)
+    token = csrf(client, f"/cases/{case['id']}")
+    response = client.post(
+        f"/cases/{case['id']}/fire/record_rembug",
+        data={
+            "csrf_token": token,
+            "expected_version": case["version"],
+            "rembug_date": "2026-01-15",
+            "households_total": "40",
+            "attendees": "12",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Rembug warga harus dihadiri mayoritas KK: 12 dari 40 hadir, perlu minimal 21" in page
+    assert 'value="12"' in page
+    assert scenario.app.cases.show(case["id"])["state"] == "draft"
+
+
+def test_a_stale_page_gets_a_conflict_not_an_overwrite(web: Flask, scenario: Scenario) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    case = scenario.probebaya_case("submitted")
+    client = web.test_client()
+    login(client, name)
+    token = csrf(client, f"/cases/{case['id']}")
+    scenario.fire(
+        case["id"], "return_for_revision", "kelurahan", {"revision_notes": "RAB kurang rinci"}
+    )
+    response = client.post(
+        f"/cases/{case['id']}/fire/verify",
+        data={"csrf_token": token, "expected_version": case["version"]},
+    )
+    assert response.status_code == 409
+    assert scenario.app.cases.show(case["id"])["state"] == "revision_requested"
+
+
+def test_language_switch_and_logout(web: Flask, scenario: Scenario) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client = web.test_client()
+    login(client, name)
+    token = csrf(client, "/")
+    assert client.post("/language/en", data={"csrf_token": token}).status_code == 302
+    with client.session_transaction() as session:
+        assert session["lang"] == "en"
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/").status_code == 302
