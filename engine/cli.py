@@ -578,12 +578,13 @@ def case_fire(
     try:
         result = app.cases.fire(case_id, trigger, actor, values, files, expect_version)
     except TransitionRefused as refused:
+        failed = [g for g in refused.guards if g["ok"] is not True]
         if not as_json:
-            for guard in refused.guards:
-                if guard["ok"] is not True:
-                    message = (guard["message"] or {}).get("en", "failed")
-                    click.echo(f"refused by guard {guard['guard']}: {message}", err=True)
-        raise
+            for guard in failed:
+                message = (guard["message"] or {}).get("en", "failed")
+                click.echo(f"refused by guard {guard['guard']}: {message}", err=True)
+        summary = f"'{trigger}' refused on case {case_id}; the case is unchanged"
+        _fail(click.get_current_context(), summary, refused.exit_code, refused.to_json())
     emit(result, as_json, lambda: _case_lines(app, result))
 
 

@@ -13,6 +13,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.language import Definition, parse_definition
 from engine.runtime import signals
 from engine.runtime.context import Context
+from engine.store.chain import format_time
 from engine.store.db import write_session
 from engine.store.models import DefinitionVersion, utcnow
 
@@ -40,7 +41,7 @@ def version_json(row: DefinitionVersion, definition: Definition | None = None) -
         "sha256": row.sha256,
         "status": row.status,
         "source_name": row.source_name,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "published_at": format_time(row.published_at) if row.published_at else None,
         "published_by": row.published_by,
     }
     if definition is not None:
