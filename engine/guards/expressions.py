@@ -19,6 +19,11 @@ from engine.language.model import LEDGER_TOTALS
 MAX_EXPRESSION_LENGTH = 2000
 MAX_LITERAL_LENGTH = 1000
 MAX_COLLECTION_LITERAL = 200
+#: Deeper syntax trees would exhaust Python's recursion limit while checking or evaluating.
+MAX_EXPRESSION_DEPTH = 100
+_TOO_DEEP = f"expression nested too deeply (more than {MAX_EXPRESSION_DEPTH} levels)"
+#: round(x, -n) computes 10**n: without a bound it is the power operator by another name.
+MAX_ROUND_DIGITS = 20
 CASE_ATTRIBUTES = ("year", "region")
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
@@ -99,13 +104,19 @@ def _sum(values: Any) -> Any:
     return sum(v for v in values if v is not None)
 
 
+def _round(value: Any, digits: int | None = None) -> Any:
+    if digits is not None and abs(digits) > MAX_ROUND_DIGITS:
+        raise ValueError(f"round() takes at most {MAX_ROUND_DIGITS} digits either way")
+    return round(value, digits)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "sum": _sum,
     "min": min,
     "max": max,
     "abs": abs,
-    "round": round,
+    "round": _round,
     "days_since": days_since,
 }
 
@@ -130,6 +141,8 @@ def check_expression(text: str, field_names: set[str], params: Mapping[str, Any]
         raise ExpressionError(
             f"expression syntax error: {exc.msg}", max((exc.offset or 1) - 1, 0)
         ) from exc
+    except (RecursionError, MemoryError) as exc:
+        raise ExpressionError(_TOO_DEEP) from exc
     _Checker(field_names, params).visit(tree)
 
 
@@ -137,9 +150,19 @@ class _Checker(ast.NodeVisitor):
     def __init__(self, field_names: set[str], params: Mapping[str, Any]) -> None:
         self.field_names = field_names
         self.params = params
+        self.depth = 0
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
         return ExpressionError(message, getattr(node, "col_offset", 0))
+
+    def visit(self, node: ast.AST) -> None:
+        if self.depth >= MAX_EXPRESSION_DEPTH:
+            raise self.fail(node, _TOO_DEEP)
+        self.depth += 1
+        try:
+            super().visit(node)
+        finally:
+            self.depth -= 1
 
     def generic_visit(self, node: ast.AST) -> None:
         if not isinstance(node, _ALLOWED_NODES):
@@ -234,7 +257,12 @@ def evaluate(
     today: dt.date | None = None,
     ledger: Mapping[str, int] | None = None,
 ) -> Any:
-    """Evaluate a checked expression with simpleeval; raises on evaluation errors."""
+    """Check, then evaluate an expression with simpleeval; raises on evaluation errors.
+
+    Checked again here (cheap) so no caller can hand simpleeval an unchecked expression:
+    on its own it would allow method calls such as ``members.pop()``.
+    """
+    check_expression(text, set(fields), params)
     names: dict[str, Any] = dict(fields)
     names["params"] = params
     names["case"] = case

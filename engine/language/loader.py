@@ -719,7 +719,9 @@ class _Checker:
                 continue
             args, problems = check_guard_args(REGISTRY[name], body[name], scope)
             for sub, message in problems:
-                self.err((*where, name, *sub), f"guard '{name}': {message}")
+                # a parameter the guard does not take: point at its name, as for unknown keys
+                unknown = len(sub) == 1 and sub[0] not in REGISTRY[name].params
+                self.err((*where, name, *sub), f"guard '{name}': {message}", at_key=unknown)
             message_label = self.label(body.get("message"), (*where, "message"))
             if not problems:
                 result.append(GuardSpec(name, args, message_label))

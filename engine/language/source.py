@@ -18,6 +18,9 @@ Path = tuple[str | int, ...]
 
 #: A definition never needs more nodes than this; stops alias bombs ("billion laughs").
 MAX_NODES = 50_000
+#: Nor deeper nesting than this; PyYAML's composer and our builder recurse once per level.
+MAX_DEPTH = 64
+_TOO_DEEP = f"document nested too deeply (more than {MAX_DEPTH} levels)"
 
 
 @dataclass
@@ -63,11 +66,30 @@ class YamlSourceError(Exception):
         self.problem = problem
 
 
+class _Loader(yaml.SafeLoader):
+    """A safe loader whose composer refuses nesting deeper than :data:`MAX_DEPTH`."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source = source
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise YamlSourceError(Problem(self.source, mark.line + 1, mark.column + 1, _TOO_DEEP))
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
     """Parse ``text`` into plain data and positions; raise :class:`YamlSourceError` if bad."""
     positions = Positions(source)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text, source)
     except yaml.reader.ReaderError as exc:
         line, col = _line_col(text, exc.position)
         raise YamlSourceError(
@@ -105,6 +127,8 @@ class _Builder:
         self.loader = loader
         self.positions = positions
         self.count = 0
+        #: Collection nodes being built right now: meeting one again means an alias cycle.
+        self.open: set[int] = set()
 
     def _problem(self, node: yaml.Node, message: str) -> YamlSourceError:
         mark = node.start_mark
@@ -116,12 +140,39 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise self._problem(node, f"document too large (more than {MAX_NODES} nodes)")
+        if id(node) in self.open:
+            raise self._problem(node, "YAML error: an alias refers to a node that contains it")
+        if len(path) > MAX_DEPTH:  # aliases can nest deeper than the text itself
+            raise self._problem(node, _TOO_DEEP)
         self.positions.values.setdefault(
             path, (node.start_mark.line + 1, node.start_mark.column + 1)
         )
+        if isinstance(node, yaml.CollectionNode):
+            self.open.add(id(node))
+            try:
+                return self.build_collection(node, path)
+            finally:
+                self.open.discard(id(node))
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise self._problem(node, f"YAML error: {exc.problem}") from exc
+
+    def build_collection(self, node: yaml.CollectionNode, path: Path) -> Any:
         if isinstance(node, yaml.MappingNode):
             explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-            self.loader.flatten_mapping(node)
+            try:
+                self.loader.flatten_mapping(node)
+            except yaml.constructor.ConstructorError as exc:  # `<<:` given a scalar
+                mark = exc.problem_mark or node.start_mark
+                raise YamlSourceError(
+                    Problem(
+                        self.positions.source,
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"YAML error: {exc.problem}",
+                    )
+                ) from exc
             merged = len(node.value) - explicit  # merge keys (<<) come first; explicit ones win
             result: dict[str, Any] = {}
             explicit_keys: set[str] = set()
@@ -140,12 +191,7 @@ class _Builder:
                 )
                 result[key] = self.build(value_node, child)
             return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            raise self._problem(node, f"YAML error: {exc.problem}") from exc
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def build_key(self, node: yaml.Node) -> str:
         if not isinstance(node, yaml.ScalarNode):

@@ -10,6 +10,7 @@ import pytest
 from engine.guards import GuardContext, GuardResult, evaluate_guards
 from engine.guards.registry import REGISTRY, Outcome, Param, guard
 from engine.language import Definition, Label, parse_definition
+from tests.unit.helpers import mini_definition
 
 SOURCE = """
 rukun: 1
@@ -212,3 +213,233 @@ def test_a_new_guard_is_one_registered_function() -> None:
         assert outcome.message == Label("3 ganjil", "3 is odd")
     finally:
         del REGISTRY[name]
+
+
+# -- guards on small inline definitions -------------------------------------------------
+
+
+def guards_of(guards: str, *, fields: str = "{}", params: str = "{}") -> tuple[Definition, Any]:
+    definition = mini_definition(guards=guards, fields=fields, params=params)
+    return definition, definition.transitions[0].guards
+
+
+def run_guards(
+    guards: str,
+    data: Mapping[str, Any],
+    *,
+    fields: str = "{}",
+    params: str = "{}",
+    pending: frozenset[str] = frozenset(),
+    ancestors: Mapping[str, str] | None = None,
+    **context_values: Any,
+) -> list[GuardResult]:
+    """Run the inline guards of :func:`mini_definition` on ``data`` for a case of 2026."""
+    definition, specs = guards_of(guards, fields=fields, params=params)
+    ctx = GuardContext(
+        data=data,
+        params=definition.params,
+        fields=definition.fields,
+        case={"year": 2026, "region": "64.72.01.1001.001.001", "ancestors": ancestors or {}},
+        **context_values,
+    )
+    return evaluate_guards(specs, ctx, pending_fields=pending)
+
+
+MONEY = "{budget: {type: money, label: {id: Anggaran, en: Budget}}}"
+
+
+def test_money_is_shown_as_rupiah_with_dotted_thousands() -> None:
+    [outcome] = run_guards(
+        "[{amount_between: {field: budget, min: params.low, max: params.high}}]",
+        {"budget": 350_000_000},
+        fields=MONEY,
+        params="{low: 100000000, high: 150000000}",
+    )
+    assert outcome.ok is False
+    assert outcome.message == Label(
+        "Anggaran harus antara Rp 100.000.000 dan Rp 150.000.000 (tercatat Rp 350.000.000)",
+        "Budget must be between Rp 100.000.000 and Rp 150.000.000 (is Rp 350.000.000)",
+    )
+
+
+def test_an_omitted_bound_and_a_missing_value_are_shown_as_a_dash() -> None:
+    [outcome] = run_guards("[{amount_between: {field: budget, max: 150000000}}]", {}, fields=MONEY)
+    assert outcome.ok is False
+    assert outcome.message is not None
+    assert outcome.message.en == "Budget must be between - and Rp 150.000.000 (is -)"
+
+
+def test_sum_lte_shows_the_total_and_the_limit_in_rupiah() -> None:
+    [outcome] = run_guards(
+        "[{sum_lte: {fields: [first, second], max: params.ceiling}}]",
+        {"first": 100_000_000, "second": 60_000_000},
+        fields="{first: {type: money}, second: {type: money}}",
+        params="{ceiling: 150000000}",
+    )
+    assert outcome.ok is False
+    assert outcome.message is not None
+    assert outcome.message.en == (
+        "Total of First, Second (Rp 160.000.000) exceeds the limit Rp 150.000.000"
+    )
+
+
+def test_integer_fields_are_not_shown_as_money() -> None:
+    [outcome] = run_guards(
+        "[{amount_between: {field: votes, min: 5}}]",
+        {"votes": 3},
+        fields="{votes: {type: integer}}",
+    )
+    assert outcome.message is not None
+    assert outcome.message.en == "Votes must be between 5 and - (is 3)"
+
+
+def test_ledger_totals_can_be_compared_and_are_shown_as_money() -> None:
+    guards = "[{sum_lte: {fields: [ledger.disbursed], max: ledger.approved}}]"
+    [held] = run_guards(guards, {}, ledger={"disbursed": 150_000_000, "approved": 200_000_000})
+    assert held.ok is True
+    [refused] = run_guards(guards, {}, ledger={"disbursed": 250_000_000, "approved": 200_000_000})
+    assert refused.ok is False
+    assert refused.args["resolved"]["total"] == "Rp 250.000.000"
+    assert refused.args["resolved"]["max"] == "Rp 200.000.000"
+
+
+def test_quorum_message_carries_the_counts_in_the_resolved_arguments() -> None:
+    [outcome] = run_guards(
+        "[{quorum: {present: came, total: all}}]",
+        {"came": 3, "all": 10},
+        fields="{came: {type: integer}, all: {type: integer}}",
+    )
+    assert outcome.ok is False
+    assert outcome.message is not None
+    assert "3 of 10 present" in outcome.message.en
+    assert "3 dari 10 hadir" in outcome.message.id
+    assert outcome.to_json()["args"]["resolved"] == {"present": 3, "total": 10, "needed": 6}
+
+
+def test_field_present_names_the_missing_fields_by_their_labels() -> None:
+    [outcome] = run_guards(
+        "[{field_present: [title, notes]}]",
+        {"title": "Jalan", "notes": ""},
+        fields="{title: {type: string}, notes: {type: text, label: {id: Catatan, en: Notes}}}",
+    )
+    assert outcome.message == Label(
+        "Data wajib belum diisi: Catatan", "Required data missing: Notes"
+    )
+
+
+QUOTA = "{quota: {'64.72': 2, '64.71': 1}, cohort: {2026: 1}}"
+
+
+@pytest.mark.parametrize(("others", "ok"), [(0, True), (1, True), (2, False)])
+def test_count_lte_reads_the_quota_of_the_case_region(others: int, ok: bool) -> None:
+    [outcome] = run_guards(
+        "[{count_lte: {max: params.quota, level: kota}}]",
+        {},
+        params=QUOTA,
+        count_cases=lambda level, states: others,
+        ancestors={"kota": "64.72"},
+    )
+    assert outcome.ok is ok
+
+
+def test_count_lte_refuses_a_region_missing_from_the_quota_map() -> None:
+    [outcome] = run_guards(
+        "[{count_lte: {max: params.quota, level: kota}}]",
+        {},
+        params=QUOTA,
+        ancestors={"kota": "64.74"},
+    )
+    assert outcome.ok is False
+    assert outcome.message is not None
+    assert outcome.message.en.endswith("in 2026 in region 64.74 (maximum -)")
+
+
+def test_count_lte_reads_a_quota_by_year_whose_yaml_keys_are_numbers() -> None:
+    guards = "[{count_lte: {max: params.cohort, key: year, level: kota}}]"
+    [first] = run_guards(guards, {}, params=QUOTA, ancestors={"kota": "64.72"})
+    assert first.ok is True
+    [second] = run_guards(
+        guards,
+        {},
+        params=QUOTA,
+        count_cases=lambda level, states: 1,
+        ancestors={"kota": "64.72"},
+    )
+    assert second.ok is False
+
+
+MEMBERS = "{members: {type: list, item: {nik: {type: nik}, name: {type: string}}}}"
+NIK_A, NIK_B = "6472010101900001", "6472010101900002"
+
+
+def test_not_in_other_cases_refuses_a_member_of_another_active_case_and_masks_the_nik() -> None:
+    taken = {NIK_B}
+    seen: list[tuple[str, str | None, Any]] = []
+
+    def other_values(field: str, key: str | None, states: Any) -> set[Any]:
+        seen.append((field, key, states))
+        return taken
+
+    guards = "[{not_in_other_cases: {field: members, key: nik, states: [draft]}}]"
+    data = {"members": [{"nik": NIK_A, "name": "A"}, {"nik": NIK_B, "name": "B"}]}
+    [outcome] = run_guards(guards, data, fields=MEMBERS, other_values=other_values)
+    assert outcome.ok is False
+    assert seen == [("members", "nik", ["draft"])]
+    assert outcome.message is not None
+    assert NIK_B not in outcome.message.en
+    assert outcome.message.en.startswith("Already in another active case: 6472")
+    taken = set()
+    [held] = run_guards(guards, data, fields=MEMBERS, other_values=other_values)
+    assert held.ok is True
+
+
+def test_not_in_other_cases_on_a_plain_field_shows_the_value() -> None:
+    [outcome] = run_guards(
+        "[{not_in_other_cases: {field: title}}]",
+        {"title": "Jalan RT 5"},
+        fields="{title: {type: string}}",
+        other_values=lambda field, key, states: {"Jalan RT 5"},
+    )
+    assert outcome.message is not None
+    assert outcome.message.en == "Already in another active case: Jalan RT 5"
+
+
+@pytest.mark.parametrize(
+    ("tranches", "accepted", "ok"), [(1, 0, True), (2, 1, True), (2, 0, False), (3, 1, False)]
+)
+def test_tranche_accounted_needs_every_earlier_lpj_accepted(
+    tranches: int, accepted: int, ok: bool
+) -> None:
+    [outcome] = run_guards(
+        "[{tranche_accounted: {}}]",
+        {},
+        ledger={"tranches": tranches, "reports_accepted": accepted},
+    )
+    assert outcome.ok is ok
+    if not ok:
+        assert outcome.message is not None
+        assert outcome.message.en == (
+            f"Tranche {tranches} is released only after the LPJ of tranche "
+            f"{tranches - 1} is accepted"
+        )
+
+
+def test_a_guard_reading_a_pending_field_is_pending_not_failed() -> None:
+    guards = "[{quorum: {present: came, total: all}}, {expr: 'came > 0'}, {field_present: [title]}]"
+    fields = "{came: {type: integer}, all: {type: integer}, title: {type: string}}"
+    results = run_guards(guards, {"all": 10}, fields=fields, pending=frozenset({"came"}))
+    assert [r.ok for r in results] == [None, None, False]
+    assert results[0].fields == ("came", "all")
+    assert results[1].fields == ("came",)
+    assert results[0].message is not None  # still says what it waits for
+
+
+def test_a_pending_field_does_not_hide_a_guard_that_holds() -> None:
+    [outcome] = run_guards(
+        "[{expr: 'came > 0'}]",
+        {"came": 4},
+        fields="{came: {type: integer}}",
+        pending=frozenset({"came"}),
+    )
+    assert outcome.ok is True
+    assert outcome.message is None

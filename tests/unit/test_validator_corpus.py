@@ -1,8 +1,11 @@
-"""The corpus of bad definitions: each file under tests/data/bad/ ends with
-`# expect: LINE:COL: message` comments, exactly the problems the validator must report."""
+"""The corpus of bad definitions: each file under tests/data/bad/ carries
+`# expect: LINE:COL: message` comments, exactly the problems the validator must report, in
+order. Adding a case is adding a file. The comments sit at the end of each file so that
+editing them never moves the lines they talk about."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,17 +18,73 @@ from engine.language import load_definition
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
 WORKFLOWS = Path(__file__).resolve().parent.parent.parent / "workflows"
 BAD_FILES = sorted(BAD.glob("*.yaml"))
+EXPECT = "# expect: "
+
+#: Every kind of problem the corpus must keep covering (file stems).
+REQUIRED_KINDS = {
+    "yaml_syntax_error",
+    "yaml_tab_indentation",
+    "yaml_duplicate_key",
+    "yaml_recursive_alias",
+    "yaml_nested_too_deeply",
+    "yaml_merge_not_a_mapping",
+    "empty_file",
+    "not_a_mapping",
+    "wrong_language_version",
+    "missing_required_key",
+    "unknown_top_level_key",
+    "unknown_state_key",
+    "unknown_transition_key",
+    "unknown_field_key",
+    "unknown_subject",
+    "missing_initial_state",
+    "two_initial_states",
+    "duplicate_state",
+    "duplicate_trigger_source",
+    "duplicate_trigger_via_star",
+    "transition_to_unknown_state",
+    "transition_from_unknown_state",
+    "transition_out_of_final_state",
+    "unreachable_state",
+    "dead_end_state",
+    "unknown_guard",
+    "guard_unknown_parameter",
+    "guard_missing_parameter",
+    "guard_wrong_field_type",
+    "guard_unknown_param_reference",
+    "unknown_role",
+    "form_field_not_declared",
+    "expr_syntax_error",
+    "expr_unknown_name",
+    "expr_import",
+    "expr_dunder_attribute",
+    "expr_lambda",
+    "expr_comprehension",
+    "expr_power",
+    "expr_unknown_function",
+    "expr_nested_too_deeply",
+    "deadline_without_span",
+    "deadline_not_positive",
+    "deadline_unknown_role",
+    "deadline_on_final_state",
+}
 
 
 def expected_problems(path: Path) -> list[str]:
-    prefix = "# expect: "
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [f"{path}:{line[len(prefix) :]}" for line in lines if line.startswith(prefix)]
+    return [f"{path}:{line[len(EXPECT) :]}" for line in lines if line.startswith(EXPECT)]
 
 
 def test_corpus_covers_every_kind_of_problem() -> None:
-    assert len(BAD_FILES) >= 40
-    assert all(expected_problems(path) for path in BAD_FILES)
+    missing = REQUIRED_KINDS - {path.stem for path in BAD_FILES}
+    assert not missing
+
+
+@pytest.mark.parametrize("path", BAD_FILES, ids=lambda p: p.stem)
+def test_every_corpus_file_states_its_problems_as_line_col_message(path: Path) -> None:
+    expected = expected_problems(path)
+    assert expected, f"{path.name} has no '{EXPECT}LINE:COL: message' comment"
+    assert all(re.fullmatch(r".+\.yaml:\d+:\d+: \S.*", line) for line in expected)
 
 
 @pytest.mark.parametrize("path", BAD_FILES, ids=lambda p: p.stem)
