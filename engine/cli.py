@@ -783,12 +783,32 @@ def tick(now: str | None, as_json: bool) -> None:
 @click.option(
     "--year", type=int, default=None, help="Fiscal year of the demo case (default: this year)."
 )
-def demo(year: int | None) -> None:
-    """Scripted demo: migrate the database, publish workflows/*.yaml, load demo regions and
-    users, run a Probebaya case end to end (including a revision) and print its history."""
-    from engine.demo import run_demo
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Serve the operator UI afterwards (when the web package is installed).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, year: int | None, serve: bool, host: str, port: int) -> None:
+    """Demo on the embedded database: migrate, publish workflows/*.yaml, load the four
+    cities with demo RTs, groups and users, run a Probebaya case end to end (a refusal, a
+    revision, tranches and LPJs) and print its history; then serve the UI with the demo
+    users' passwords printed."""
+    from engine.demo import demo_passwords, ensure_demo_users, run_demo
 
-    run_demo(rukun_app(check=False), year, click.echo)
+    app = rukun_app(check=False)
+    run_demo(app, year, click.echo)
+    server = main.get_command(ctx, "serve") if serve else None
+    if server is None:
+        return
+    rt = next(r["code"] for r in app.regions.list(level="rt") if r["code"].startswith("64.72."))
+    click.echo("\nsign in with (passwords are new on every run):")
+    for name, password in demo_passwords(app, ensure_demo_users(app, rt)).items():
+        click.echo(f"  {name:<18} {password}")
+    ctx.invoke(server, host=host, port=port)
 
 
 if __name__ == "__main__":  # pragma: no cover

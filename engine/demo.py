@@ -4,6 +4,7 @@ the same runtime calls the CLI and the admin UI use."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +67,14 @@ def ensure_demo_users(app: Rukun, rt_code: str) -> dict[str, str]:
         if name not in existing:
             app.users.add(name, role, regions)
     return {role: name for role, (name, _) in plan.items()}
+
+
+def demo_passwords(app: Rukun, users: dict[str, str]) -> dict[str, str]:
+    """Fresh random passwords for the demo users (hashed in the database, shown once)."""
+    passwords = {name: secrets.token_urlsafe(9) for name in users.values()}
+    for name, password in passwords.items():
+        app.users.set_password(name, password)
+    return passwords
 
 
 def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:

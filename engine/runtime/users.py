@@ -73,6 +73,16 @@ class Users:
             session.flush()
             return user_json(user)
 
+    def set_password(self, name: str, password: str) -> None:
+        """Replace a user's password (stored as an Argon2 hash)."""
+        if len(password) < 8:
+            raise InvalidData("password must have at least 8 characters")
+        with write_session(self.context.sessions) as session:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise NotFound(f"no user '{name}'")
+            user.password_hash = _hasher.hash(password)
+
     def list(self) -> list[dict[str, Any]]:
         with self.context.sessions() as session:
             return [user_json(u) for u in session.scalars(select(User).order_by(User.name))]

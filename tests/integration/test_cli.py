@@ -549,7 +549,7 @@ def test_the_installed_rukun_command_runs_the_demo(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUKUN_")}
     env["RUKUN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     run = subprocess.run(
-        [str(executable), "demo", "--year", "2026"],
+        [str(executable), "demo", "--year", "2026", "--no-serve"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
