@@ -51,6 +51,7 @@ TOP_KEYS = (
     "roles",
     "fields",
     "pii_roles",
+    "start_form",
     "regions",
     "states",
     "transitions",
@@ -220,6 +221,7 @@ class _Checker:
             roles=frozenset(roles),
         )
         transitions = self.transitions(data.get("transitions", []), states, scope)
+        start_form = self.form(data.get("start_form", []), ("start_form",), scope)
         if not self.problems:
             self.graph(states, transitions)
         if self.problems or program is None or title is None:
@@ -236,6 +238,7 @@ class _Checker:
             description=description,
             pii_roles=pii_roles,
             regions=regions,
+            start_form=start_form,
         )
 
     def params(self, raw: Any) -> dict[str, Any]:

@@ -188,6 +188,9 @@ class Definition:
     pii_roles: tuple[str, ...] = ()
     #: Region codes (e.g. a kota) the program runs in; cases elsewhere are refused. Empty: anywhere.
     regions: tuple[str, ...] = ()
+    #: Fields whose values may be given when a case is started (default: none; data comes
+    #: through the transitions' forms, where roles and guards apply).
+    start_form: tuple[FormItem, ...] = ()
     language: int = LANGUAGE_VERSION
     _states_by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
 

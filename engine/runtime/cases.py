@@ -30,7 +30,7 @@ from engine.privacy import masked_data, may_see_pii
 from engine.runtime import ledger, signals
 from engine.runtime.access import Actor
 from engine.runtime.context import Context
-from engine.runtime.forms import all_fields, clean
+from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
 from engine.store.chain import GENESIS, format_time, record_hash, verify_chain
 from engine.store.db import write_session
@@ -439,7 +439,7 @@ class Cases:
             role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
             raw = dict(values or {})
             raw.update(self._store_documents(session, attachments or {}, actor.name))
-            data = clean(definition, all_fields(definition), raw)
+            data = clean(definition, definition.start_form, raw)
             now = utcnow()
             case = Case(
                 program=program,

@@ -197,8 +197,3 @@ def _flatten(messages: Any, where: str = "") -> list[tuple[str, str]]:
             found.extend(_flatten(value, path))
         return found
     return [pair for value in messages for pair in _flatten(value, where)]
-
-
-def all_fields(definition: Definition) -> tuple[FormItem, ...]:
-    """Every declared field as optional input (used when a case is started)."""
-    return tuple(FormItem(name, required=False) for name in definition.fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Forbidden, InvalidData, NotFound
-from tests.builders import Scenario
+from tests.builders import ROOT, Scenario
 
 
 def ancestor(scenario: Scenario, level: str) -> str:
@@ -154,3 +154,33 @@ def test_triggers_evaluate_given_form_values_before_submitting(scenario: Scenari
     [rembug] = [o for o in options if o.trigger == "record_rembug"]
     assert rembug.allowed is False
     assert any("12 of 40 attended" in reason for reason in rembug.reasons)
+
+
+def test_starting_a_case_cannot_set_data_the_workflow_sets_later(scenario: Scenario) -> None:
+    with pytest.raises(InvalidData, match="takes no data, got: approved_amount"):
+        scenario.app.cases.start(
+            "probebaya",
+            scenario.rt,
+            2026,
+            scenario.users["ketua_rt"],
+            {"approved_amount": "300000000"},
+        )
+
+
+def test_start_form_declares_what_may_be_given_at_start(scenario: Scenario) -> None:
+    text = (
+        (ROOT / "workflows" / "probebaya.yaml")
+        .read_text()
+        .replace(
+            "params:\n", "start_form: [{field: households_total, required: false}]\nparams:\n", 1
+        )
+    )
+    scenario.app.definitions.publish_text(text, "probebaya.yaml", "test")
+    case = scenario.app.cases.start(
+        "probebaya", scenario.rt, 2026, scenario.users["ketua_rt"], {"households_total": "44"}
+    )
+    assert case["data"] == {"households_total": 44}
+    with pytest.raises(InvalidData, match="not part of this form: budget"):
+        scenario.app.cases.start(
+            "probebaya", scenario.rt, 2027, scenario.users["ketua_rt"], {"budget": "1"}
+        )
