@@ -418,7 +418,12 @@ class _Checker:
                 return None
             label = self.label(item.get("label"), (*path, "label"), humanize(str(raw)))
             return Choice(str(raw), label or humanize(str(raw)))
-        self.err(path, "a choice must be text or {value: ..., label: ...}")
+        quote = (
+            " (quote it: YAML reads yes/no/true/false as booleans)"
+            if isinstance(item, bool)
+            else ""
+        )
+        self.err(path, "a choice must be text or {value: ..., label: ...}" + quote)
         return None
 
     def states(self, raw: Any, roles: Mapping[str, RoleSpec]) -> list[StateSpec]:
@@ -597,8 +602,8 @@ class _Checker:
         if not known(post, LEDGER_POSTS):
             self.err(
                 (*path, "post") if "post" in body else path,
-                f"ledger needs 'post', one of {', '.join(LEDGER_POSTS)}"
-                f"{hint(str(post), LEDGER_POSTS)}",
+                (f"unknown ledger post {post!r}" if "post" in body else "ledger needs 'post'")
+                + f" (one of {', '.join(LEDGER_POSTS)}){hint(str(post), LEDGER_POSTS)}",
             )
             return None
         required, optional = LEDGER_RULES[post]
