@@ -24,6 +24,7 @@ class Kube:
         self.city_office = {
             kota: world.user("dinsos_kota", kota) for kota in ("64.72", "64.71", "64.74")
         }
+        self.fire = world.fire
 
     def propose(self, group: str, members: list[dict[str, str]]) -> dict[str, Any]:
         kota = group[:5]
@@ -38,16 +39,6 @@ class Kube:
                 "members": json.dumps(members),
             },
         )
-
-    def fire(
-        self,
-        case: dict[str, Any],
-        trigger: str,
-        user: str,
-        values: dict[str, Any] | None = None,
-        **files: str,
-    ) -> dict[str, Any]:
-        return self.world.fire(case, trigger, user, values, **files)
 
     def complete(self, case: dict[str, Any]) -> dict[str, Any]:
         case = self.fire(case, "assign_pendamping", self.dinsos, {"pendamping_name": "Rahmawati"})

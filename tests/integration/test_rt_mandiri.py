@@ -26,22 +26,13 @@ class Groups:
         self.app: Rukun = world.app
         self.city = world.user("city", BANJARBARU)
         self.skpd = world.user("skpd", BANJARBARU)
+        self.fire = world.fire
 
     def pokmas(self, group: str) -> str:
         return self.world.user("pokmas", self.world.ancestor(group, "rt"))
 
     def start(self, group: str, year: int = 2026) -> dict[str, Any]:
         return self.app.cases.start("rt_mandiri", group, year, self.pokmas(group))
-
-    def fire(
-        self,
-        case: dict[str, Any],
-        trigger: str,
-        user: str,
-        values: dict[str, Any] | None = None,
-        **files: str,
-    ) -> dict[str, Any]:
-        return self.world.fire(case, trigger, user, values, **files)
 
     def propose(
         self,
