@@ -797,17 +797,16 @@ def demo(ctx: click.Context, year: int | None, serve: bool, host: str, port: int
     cities with demo RTs, groups and users, run a Probebaya case end to end (a refusal, a
     revision, tranches and LPJs) and print its history; then serve the UI with the demo
     users' passwords printed."""
-    from engine.demo import demo_passwords, ensure_demo_users, run_demo
+    from engine.demo import demo_passwords, run_demo
 
     app = rukun_app(check=False)
     run_demo(app, year, click.echo)
     server = main.get_command(ctx, "serve") if serve else None
     if server is None:
         return
-    rt = next(r["code"] for r in app.regions.list(level="rt") if r["code"].startswith("64.72."))
     click.echo("\nsign in with (passwords are new on every run):")
-    for name, password in demo_passwords(app, ensure_demo_users(app, rt)).items():
-        click.echo(f"  {name:<18} {password}")
+    for name, password in demo_passwords(app).items():
+        click.echo(f"  {name:<24} {password}")
     ctx.invoke(server, host=host, port=port)
 
 

@@ -4,12 +4,14 @@ the same runtime calls the CLI and the admin UI use."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import select
 
 from engine.errors import TransitionRefused
@@ -18,6 +20,7 @@ from engine.runtime import Rukun
 from engine.store.models import Region, User
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+SCENARIOS = Path(__file__).resolve().parent / "demo_scenarios.yaml"
 
 
 def demo_pdf(title: str) -> bytes:
@@ -69,9 +72,10 @@ def ensure_demo_users(app: Rukun, rt_code: str) -> dict[str, str]:
     return {role: name for role, (name, _) in plan.items()}
 
 
-def demo_passwords(app: Rukun, users: dict[str, str]) -> dict[str, str]:
-    """Fresh random passwords for the demo users (hashed in the database, shown once)."""
-    passwords = {name: secrets.token_urlsafe(9) for name in users.values()}
+def demo_passwords(app: Rukun) -> dict[str, str]:
+    """Fresh random passwords for every demo user (hashed in the database, shown once)."""
+    names = sorted(u["name"] for u in app.users.list() if u["name"].startswith("demo_"))
+    passwords = {name: secrets.token_urlsafe(9) for name in names}
     for name, password in passwords.items():
         app.users.set_password(name, password)
     return passwords
@@ -196,6 +200,9 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
         )
         fire("close", "city")
 
+        others = seed_scenarios(app, year, Path(tmp))
+        echo(f"demo cases of every program for {len(others)} more demo users")
+
     final = app.cases.show(case_id)
     echo(
         f"\ncase {case_id} is {final['state']}; "
@@ -211,3 +218,73 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
     breaks = app.cases.verify(case_id)
     echo("history chain: " + ("intact" if not breaks else f"BROKEN {breaks}"))
     return case_id
+
+
+def demo_members(kecamatan: str, first: int, count: int = 10) -> list[dict[str, str]]:
+    """Demo household heads with well-formed NIK and KK numbers from a kecamatan code."""
+    prefix = kecamatan.replace(".", "")[:6]
+    return [
+        {
+            "name": f"Kepala Keluarga Demo {n}",
+            "nik": f"{prefix}0101{80 + n % 20:02d}{n:04d}",
+            "kk_number": f"{prefix}0101{n:06d}",
+        }
+        for n in range(first, first + count)
+    ]
+
+
+def seed_scenarios(app: Rukun, year: int, docs_dir: Path) -> dict[str, str]:
+    """Users and cases of every program from demo_scenarios.yaml; returns user -> role."""
+    plan = yaml.safe_load(SCENARIOS.read_text(encoding="utf-8"))
+    regions = app.regions.list()
+    by_code = {r["code"]: r for r in regions}
+
+    def region(selector: dict[str, Any]) -> str:
+        kota, level = selector["kota"], selector["level"]
+        if level == "kota":
+            return str(kota)
+        if level == "provinsi":
+            return str(kota).split(".")[0]
+        codes = sorted(
+            r["code"] for r in regions if r["level"] == level and r["code"].startswith(kota + ".")
+        )
+        return codes[selector.get("index", 0)]
+
+    existing = {u["name"] for u in app.users.list()}
+    users: dict[str, str] = {}
+    for entry in plan["users"]:
+        if entry["name"] not in existing:
+            app.users.add(
+                entry["name"], entry["role"], [region(entry["region"])] if "region" in entry else []
+            )
+        users[entry["name"]] = entry["role"]
+
+    def document(name: str) -> Path:
+        path = docs_dir / f"{name}.pdf"
+        if not path.exists():
+            path.write_bytes(demo_pdf(name.replace("_", " ").title()))
+        return path
+
+    made: list[int] = []
+    for number, spec in enumerate(plan["cases"]):
+        subject = region(spec["subject"])
+        kecamatan = subject
+        while by_code[kecamatan]["level"] != "kecamatan":
+            kecamatan = by_code[kecamatan]["parent_code"]
+        steps = spec["steps"]
+        case = app.cases.start(spec["program"], subject, year + spec.get("year", 0), steps[0][1])
+        for trigger, user, values, *files in steps:
+            filled = {}
+            for key, value in values.items():
+                text = str(value).replace("{year}", str(year + spec.get("year", 0)))
+                if text.startswith("{members:"):
+                    text = json.dumps(demo_members(kecamatan, 100 * number + int(text[9:-1])))
+                elif text.startswith("{link:"):
+                    text = json.dumps([made[spec["links"][text[6:-1]]]])
+                filled[key] = text
+            attachments = {
+                field: document(name) for field, name in (files[0] if files else {}).items()
+            }
+            app.cases.fire(case["id"], trigger, user, filled, attachments)
+        made.append(case["id"])
+    return users

@@ -559,6 +559,18 @@ def test_the_installed_rukun_command_runs_the_demo(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "case 1 is closed" in run.stdout
     assert "history chain: intact" in run.stdout
+    listed = subprocess.run(
+        [str(executable), "case", "list", "--json"], env=env, capture_output=True, text=True
+    )
+    states = {(c["program"], c["state"]) for c in json.loads(listed.stdout)}
+    assert {
+        ("probebaya", "closed"),
+        ("probebaya", "submitted"),
+        ("prolita", "recommended"),
+        ("rt_mandiri", "funded"),
+        ("rt_mandiri", "proposed"),
+        ("kube", "pendamping_assigned"),
+    } <= states
     assert (tmp_path / "rukun-storage").is_dir()
     bad = subprocess.run(
         [str(executable), "case", "show", "99"], env=env, capture_output=True, text=True
