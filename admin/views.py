@@ -8,13 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from admin.auth import engine
+from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, TransitionRefused
 from engine.language import Definition
 
@@ -98,6 +99,8 @@ class CasesView(SignedIn, BaseView):
         definition = _definition(case)
         options = rukun.cases.triggers(case_id, current_user.name, values or {})
         history = rukun.cases.history(case_id, current_user.name)
+        taken = [(r["source"], r["dest"]) for r in history if r["source"]]
+        diagram = render_svg(workflow_graph(definition, _lang(), case["state"], taken))
         page = self.render(
             "rukun/case.html",
             case=case,
@@ -107,6 +110,8 @@ class CasesView(SignedIn, BaseView):
             open_trigger=trigger,
             values=values or {},
             problems=problems or [],
+            diagram=diagram,
+            path=_main_path(definition, history),
         )
         return page, status
 
@@ -158,8 +163,42 @@ class CasesView(SignedIn, BaseView):
         flash("Berhasil disimpan.", "success")
         return redirect(url_for(".detail", case_id=case_id))
 
+    @expose("/<int:case_id>/documents/<sha256>")
+    def document(self, case_id: int, sha256: str) -> Any:
+        """A document of a case the user may see (the engine checks the scope)."""
+        case = engine().cases.show(case_id, current_user.name)
+        documents = [
+            v for v in case["data"].values() if isinstance(v, dict) and v.get("sha256") == sha256
+        ]
+        if not documents:
+            abort(404)
+        path = engine().context.documents.path_for(sha256)
+        if not path.is_file():
+            abort(404)
+        return send_file(
+            path,
+            mimetype=documents[0].get("media_type") or None,
+            download_name=documents[0].get("filename") or sha256,
+            as_attachment=False,
+        )
+
 
 def _lang() -> str:
     from admin.auth import current_language
 
     return current_language()
+
+
+def _main_path(definition: Definition, history: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """The stepper: states from the initial one, each with done / current / next."""
+    reached = [r["dest"] for r in history]
+    current = reached[-1] if reached else definition.initial_state.name
+    steps = []
+    for state in definition.states:
+        if state.final and state.name != current and state.name not in reached:
+            continue
+        status = (
+            "current" if state.name == current else ("done" if state.name in reached else "next")
+        )
+        steps.append((state.name, state.label.get(_lang()), status))
+    return steps

@@ -170,3 +170,29 @@ def test_language_switch_and_logout(web: Flask, scenario: Scenario) -> None:
         assert session["lang"] == "en"
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_case_page_shows_the_diagram_and_documents_download_within_scope(
+    web: Flask, scenario: Scenario
+) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    case = scenario.probebaya_case("submitted")
+    client = web.test_client()
+    login(client, name)
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "<svg" in page and "Usulan di kelurahan" in page
+    sha = case["data"]["minutes"]["sha256"]
+    download = client.get(f"/cases/{case['id']}/documents/{sha}")
+    assert download.status_code == 200
+    assert download.data == scenario.doc("minutes").read_bytes()
+    assert download.mimetype == "application/pdf"
+    assert client.get(f"/cases/{case['id']}/documents/{'0' * 64}").status_code == 404
+    other = next(
+        r["code"]
+        for r in scenario.app.regions.list(level="kelurahan")
+        if r["code"] != kelurahan_of(scenario)
+    )
+    outsider = user_with_password(scenario, "kelurahan", other)
+    client2 = web.test_client()
+    login(client2, outsider)
+    assert client2.get(f"/cases/{case['id']}/documents/{sha}").status_code == 403

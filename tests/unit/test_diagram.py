@@ -1,0 +1,42 @@
+"""The workflow diagram is a function of the definition: every state, every transition
+except "*" ones, the current state highlighted and the path taken marked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from engine.diagram import CURRENT, render_svg, workflow_graph
+from engine.language import load_definition
+
+PROBEBAYA = load_definition(
+    Path(__file__).resolve().parent.parent.parent / "workflows" / "probebaya.yaml"
+)
+
+
+def test_graph_has_every_state_and_labelled_transitions() -> None:
+    source = workflow_graph(PROBEBAYA, "en").source
+    for state in PROBEBAYA.states:
+        assert re.search(rf'\b{state.name} \[label="?{re.escape(state.label.en)}"?[ \]]', source), (
+            state.name
+        )
+    assert 'draft -> rembug_held [label="Record the rembug warga"' in source
+    assert "-> cancelled" not in source  # "*" transitions are not drawn across every state
+
+
+def test_current_state_is_highlighted_and_the_path_taken_is_marked() -> None:
+    source = workflow_graph(
+        PROBEBAYA, "id", "submitted", [("draft", "rembug_held"), ("rembug_held", "submitted")]
+    ).source
+    current_line = next(
+        line for line in source.splitlines() if line.strip().startswith("submitted [")
+    )
+    assert f'fillcolor="{CURRENT}"' in current_line
+    assert 'draft -> rembug_held [label="Catat rembug warga" color="#6c757d" penwidth=2]' in source
+    assert 'submitted -> verified [label="Verifikasi usulan" color="#adb5bd" penwidth=1]' in source
+
+
+def test_rendering_gives_svg() -> None:
+    svg = render_svg(workflow_graph(PROBEBAYA, "id", "draft"))
+    assert svg is not None and svg.lstrip().startswith("<?xml")
+    assert "<svg" in svg and "Persiapan rembug warga" in svg
