@@ -198,3 +198,51 @@ def test_case_page_shows_the_diagram_and_documents_download_within_scope(
     client2 = web.test_client()
     login(client2, outsider)
     assert client2.get(f"/cases/{case['id']}/documents/{sha}").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "where", "view", "fire"),
+    [
+        ("kelurahan", "own_kelurahan", 200, 302),
+        ("kelurahan", "other_kelurahan", 403, 403),
+        ("ketua_rt", "rt", 200, 403),
+        ("kecamatan", "kecamatan", 200, 403),
+        ("city", "kota", 200, 403),
+        ("auditor", None, 200, 403),
+        ("dinsos", "provinsi", 200, 403),
+    ],
+)
+def test_role_and_scope_matrix_for_viewing_and_verifying(
+    web: Flask, scenario: Scenario, role: str, where: str | None, view: int, fire: int
+) -> None:
+    own = kelurahan_of(scenario)
+    regions = {
+        "own_kelurahan": own,
+        "other_kelurahan": next(
+            r["code"] for r in scenario.app.regions.list(level="kelurahan") if r["code"] != own
+        ),
+        "rt": scenario.rt,
+        "kecamatan": own.rsplit(".", 1)[0],
+        "kota": "64.72",
+        "provinsi": "64",
+    }
+    if where is None:
+        name = f"web_{role}"
+        scenario.app.users.add(name, role, [], PASSWORD)
+    else:
+        name = user_with_password(scenario, role, regions[where])
+    case = scenario.probebaya_case("submitted")
+    client = web.test_client()
+    login(client, name)
+    assert client.get(f"/cases/{case['id']}").status_code == view
+    listed = f'href="/cases/{case["id"]}"' in client.get("/cases/").get_data(as_text=True)
+    assert listed is (view == 200)
+    token = csrf(client, "/cases/")
+    response = client.post(
+        f"/cases/{case['id']}/fire/verify",
+        data={"csrf_token": token, "expected_version": case["version"]},
+    )
+    assert response.status_code == fire
+    assert scenario.app.cases.show(case["id"])["state"] == (
+        "verified" if fire == 302 else "submitted"
+    )
