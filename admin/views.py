@@ -82,6 +82,26 @@ class CasesView(SignedIn, BaseView):
             state=state,
         )
 
+    @expose("/bulk", methods=["POST"])
+    def bulk(self) -> Any:
+        """One trigger fired on many selected cases; each succeeds or fails on its own."""
+        trigger = request.form.get("trigger", "").strip()
+        case_ids = [int(v) for v in request.form.getlist("case_id") if v.isdigit()]
+        if not trigger or not case_ids:
+            flash("Pilih kasus dan tindakan.", "error")
+            return redirect(url_for(".index"))
+        results = engine().cases.fire_many(case_ids, trigger, current_user.name)
+        for result in results:
+            error = result["error"]
+            if error is not None:
+                guards = [
+                    g["message"][_lang()]
+                    for g in error.get("guards", [])
+                    if g.get("ok") is False and g.get("message")
+                ]
+                result["reason"] = "; ".join(guards) or error["message"]
+        return self.render("rukun/bulk.html", trigger=trigger, results=results)
+
     @expose("/<int:case_id>")
     def detail(self, case_id: int) -> Any:
         return self._detail(case_id)

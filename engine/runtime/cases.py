@@ -522,6 +522,40 @@ class Cases:
         )
         return result
 
+    def fire_many(
+        self,
+        case_ids: Sequence[int],
+        trigger: str,
+        actor_name: str,
+        values: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Fire ``trigger`` on each case in its own transaction (a bulk action): every case
+        either moves completely or not at all, and each gets its own result."""
+        results = []
+        for case_id in dict.fromkeys(case_ids):
+            try:
+                moved = self.fire(case_id, trigger, actor_name, values or {})
+                results.append(
+                    {
+                        "case_id": case_id,
+                        "ok": True,
+                        "state": moved["state"],
+                        "version": moved["version"],
+                        "error": None,
+                    }
+                )
+            except RukunError as error:
+                results.append(
+                    {
+                        "case_id": case_id,
+                        "ok": False,
+                        "state": None,
+                        "version": None,
+                        "error": error.to_json(),
+                    }
+                )
+        return results
+
     def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:
         if not signals.transition_refused.receivers:
             return

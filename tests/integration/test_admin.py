@@ -246,3 +246,38 @@ def test_role_and_scope_matrix_for_viewing_and_verifying(
     assert scenario.app.cases.show(case["id"])["state"] == (
         "verified" if fire == 302 else "submitted"
     )
+
+
+def test_bulk_action_moves_each_case_on_its_own(web: Flask, scenario: Scenario) -> None:
+    name = user_with_password(scenario, "kecamatan", kelurahan_of(scenario).rsplit(".", 1)[0])
+    ready = [scenario.probebaya_case("verified") for _ in range(2)]
+    not_ready = scenario.probebaya_case("submitted")
+    client = web.test_client()
+    login(client, name)
+    token = csrf(client, "/cases/")
+    response = client.post(
+        "/cases/bulk",
+        data={
+            "csrf_token": token,
+            "trigger": "approve_kecamatan",
+            "case_id": [str(c["id"]) for c in [*ready, not_ready]],
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "2 berhasil, 1 gagal" in page
+    assert [scenario.app.cases.show(c["id"])["state"] for c in ready] == ["kecamatan_approved"] * 2
+    assert scenario.app.cases.show(not_ready["id"])["state"] == "submitted"
+    assert "cannot be fired" in page
+
+
+def test_bulk_fire_in_the_runtime_reports_each_case(scenario: Scenario) -> None:
+    first, second = scenario.probebaya_case("submitted"), scenario.probebaya_case("draft")
+    results = scenario.app.cases.fire_many(
+        [first["id"], second["id"]], "verify", scenario.users["kelurahan"]
+    )
+    assert [(r["case_id"], r["ok"]) for r in results] == [
+        (first["id"], True),
+        (second["id"], False),
+    ]
+    assert results[1]["error"]["kind"] == "conflict"
