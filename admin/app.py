@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template
 from flask_admin import Admin
-from flask_babel import Babel
+from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from admin import auth, views
@@ -17,6 +18,8 @@ from engine.errors import RukunError
 from engine.runtime import Rukun
 
 LANGUAGES = ("id", "en")
+#: Indonesian is the source language; translations/en holds the English catalogue.
+TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None) -> Flask:
@@ -33,6 +36,7 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="id",
         BABEL_DEFAULT_TIMEZONE="Asia/Makassar",
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     app.config.update(config or {})
@@ -41,8 +45,9 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     Babel(app, locale_selector=auth.current_language)
     auth.init_app(app)
     register_filters(app)
-    admin = Admin(app, name="Rukun", index_view=views.InboxView(name="Tugas saya", url="/"))
-    admin.add_view(views.CasesView(name="Kasus", endpoint="cases", url="/cases"))
+    inbox = views.InboxView(name=lazy_gettext("Tugas saya"), url="/")
+    admin = Admin(app, name="Rukun", index_view=inbox)
+    admin.add_view(views.CasesView(name=lazy_gettext("Kasus"), endpoint="cases", url="/cases"))
     _error_pages(app)
     return app
 
@@ -54,7 +59,7 @@ def _error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
-        message = "Formulir kedaluwarsa atau tidak sah (CSRF); muat ulang halaman."
+        message = gettext("Formulir kedaluwarsa atau tidak sah (CSRF); muat ulang halaman.")
         return render_template("rukun/error.html", message=message), 400
 
     for status, message in (

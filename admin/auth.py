@@ -15,6 +15,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -50,8 +51,8 @@ class Operator(UserMixin):
 
 
 class LoginForm(FlaskForm):
-    name = StringField("Nama pengguna", validators=[DataRequired()])
-    password = PasswordField("Kata sandi", validators=[DataRequired()])
+    name = StringField(lazy_gettext("Nama pengguna"), validators=[DataRequired()])
+    password = PasswordField(lazy_gettext("Kata sandi"), validators=[DataRequired()])
 
 
 class PostForm(FlaskForm):
@@ -85,7 +86,7 @@ def login() -> Any:
                 return redirect(
                     target if target.startswith("/") and not target.startswith("//") else "/"
                 )
-        flash("Nama pengguna atau kata sandi salah.", "error")
+        flash(gettext("Nama pengguna atau kata sandi salah."), "error")
         return render_template("rukun/login.html", form=form), 401
     return render_template("rukun/login.html", form=form)
 
@@ -107,7 +108,7 @@ def language(code: str) -> Response:
 def init_app(app: Flask) -> None:
     manager = LoginManager(app)
     manager.login_view = "auth.login"
-    manager.login_message = "Silakan masuk terlebih dahulu."
+    manager.login_message = lazy_gettext("Silakan masuk terlebih dahulu.")
     manager.user_loader(load_operator)
     app.register_blueprint(blueprint)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import AdminIndexView, BaseView, expose
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
@@ -88,7 +89,7 @@ class CasesView(SignedIn, BaseView):
         trigger = request.form.get("trigger", "").strip()
         case_ids = [int(v) for v in request.form.getlist("case_id") if v.isdigit()]
         if not trigger or not case_ids:
-            flash("Pilih kasus dan tindakan.", "error")
+            flash(gettext("Pilih kasus dan tindakan."), "error")
             return redirect(url_for(".index"))
         results = engine().cases.fire_many(case_ids, trigger, current_user.name)
         for result in results:
@@ -142,7 +143,7 @@ class CasesView(SignedIn, BaseView):
         definition = _definition(case)
         transition = definition.transition(trigger, case["state"])
         if transition is None:
-            flash("Kasus ini sudah berubah; muat ulang halaman.", "error")
+            flash(gettext("Kasus ini sudah berubah; muat ulang halaman."), "error")
             return redirect(url_for(".detail", case_id=case_id)), 409
         values: dict[str, Any] = {}
         uploads: dict[str, FileStorage] = {}
@@ -175,12 +176,10 @@ class CasesView(SignedIn, BaseView):
             except InvalidData as invalid:
                 return self._detail(case_id, trigger, values, 422, [invalid.message])
             except Conflict as conflict:
-                flash(
-                    f"Kasus ini sudah diubah orang lain; muat ulang halaman. ({conflict.message})",
-                    "error",
-                )
+                message = "Kasus ini sudah diubah orang lain; muat ulang halaman. (%(reason)s)"
+                flash(gettext(message, reason=conflict.message), "error")
                 return self._detail(case_id, None, None, 409)
-        flash("Berhasil disimpan.", "success")
+        flash(gettext("Berhasil disimpan."), "success")
         return redirect(url_for(".detail", case_id=case_id))
 
     @expose("/<int:case_id>/documents/<sha256>")

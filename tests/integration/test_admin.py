@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from admin import create_app
-from tests.builders import Scenario
+from tests.builders import ROOT, Scenario
 
 PASSWORD = "kata-sandi-rahasia"
 
@@ -165,10 +165,13 @@ def test_language_switch_and_logout(web: Flask, scenario: Scenario) -> None:
     name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
     client = web.test_client()
     login(client, name)
+    assert "Tugas saya" in client.get("/").get_data(as_text=True)
     token = csrf(client, "/")
     assert client.post("/language/en", data={"csrf_token": token}).status_code == 302
     with client.session_transaction() as session:
         assert session["lang"] == "en"
+    english = client.get("/").get_data(as_text=True)
+    assert "My work" in english and "Sign out" in english and "Tugas saya" not in english
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
 
@@ -281,3 +284,28 @@ def test_bulk_fire_in_the_runtime_reports_each_case(scenario: Scenario) -> None:
         (second["id"], False),
     ]
     assert results[1]["error"]["kind"] == "conflict"
+
+
+def test_every_template_text_has_an_english_translation() -> None:
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = ROOT / "admin"
+    used = {
+        match
+        for path in folder.rglob("*.html")
+        for match in re.findall(r"_\('([^']+)'", path.read_text(encoding="utf-8"))
+    } | {
+        match
+        for path in folder.rglob("*.py")
+        for match in re.findall(r"gettext\(\s*\"([^\"]+)\"", path.read_text(encoding="utf-8"))
+    }
+    catalogue = folder / "translations" / "en" / "LC_MESSAGES"
+    with (catalogue / "messages.po").open("rb") as po, (catalogue / "messages.mo").open("rb") as mo:
+        source, compiled = read_po(po), read_mo(mo)
+    translated = {m.id: m.string for m in source if m.id}
+    assert used - set(translated) == set()
+    assert all(translated[text] for text in used)
+    assert {
+        m.id: m.string for m in compiled if m.id
+    } == translated  # the .mo is compiled from the .po
