@@ -270,6 +270,19 @@ class Cases:
         )
         return ledger.fold(ledger.entry_of(r) for r in rows)
 
+    def _posting(
+        self, session: Session, case: Case, transition: TransitionSpec, data: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], LedgerState]:
+        """The ledger entries the transition would post and the ledger after them."""
+        state = self._ledger(session, case.id)
+        if transition.ledger is None:
+            return [], state
+        planned = ledger.plan(transition.ledger, state, data, transition.trigger)
+        after = ledger.fold(
+            [*state.entries, *({"seq": 0, **ledger.entry_defaults(p)} for p in planned)]
+        )
+        return planned, after
+
     def _update_links(
         self, session: Session, case: Case, definition: Definition, payload: Mapping[str, Any]
     ) -> None:
@@ -605,11 +618,7 @@ class Cases:
         payload = clean(definition, transition.form, raw)
         data = {**case.data, **payload}
         self._update_links(session, case, definition, payload)
-        state = self._ledger(session, case.id)
-        postings = ledger.plan(transition.ledger, state, data, trigger) if transition.ledger else []
-        after = ledger.fold(
-            [*state.entries, *({"seq": 0, **ledger.entry_defaults(p)} for p in postings)]
-        )
+        postings, after = self._posting(session, case, transition, data)
         context = self._context(session, case, definition, data, after)
         results = evaluate_guards(transition.guards, context)
         failed = [r for r in results if not r.ok]
@@ -798,10 +807,14 @@ class Cases:
             payload = {}
             reasons.append(exc.message)
         pending = {f for f in transition.form_fields if f not in payload}
+        data = {**case.data, **payload}
+        try:  # guards see the ledger as this firing would leave it, as in fire()
+            after: LedgerState | None = self._posting(session, case, transition, data)[1]
+        except TransitionRefused as refused:
+            after = None
+            reasons.extend(g["message"]["en"] for g in refused.guards if g.get("message"))
         results = evaluate_guards(
-            transition.guards,
-            self._context(session, case, definition, {**case.data, **payload}),
-            pending,
+            transition.guards, self._context(session, case, definition, data, after), pending
         )
         reasons.extend(r.message.en for r in results if r.ok is False and r.message)
         return TriggerOption(

@@ -184,3 +184,21 @@ def test_start_form_declares_what_may_be_given_at_start(scenario: Scenario) -> N
         scenario.app.cases.start(
             "probebaya", scenario.rt, 2027, scenario.users["ketua_rt"], {"budget": "1"}
         )
+
+
+def test_triggers_read_the_ledger_as_the_firing_would_leave_it(scenario: Scenario) -> None:
+    case = scenario.probebaya_case("implementing")  # tranche 1 out, its LPJ not yet accepted
+    [option] = [
+        o
+        for o in scenario.app.cases.triggers(case["id"], scenario.users["city"])
+        if o.trigger == "disburse_tranche_2"
+    ]
+    assert option.permitted is True
+    assert option.allowed is False
+    assert any("LPJ of tranche 1 is accepted" in reason for reason in option.reasons)
+    [accept] = [
+        o
+        for o in scenario.app.cases.triggers(case["id"], scenario.users["kelurahan"])
+        if o.trigger == "accept_lpj"
+    ]
+    assert "No LPJ is awaiting a decision" in accept.reasons

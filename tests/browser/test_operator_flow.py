@@ -1,0 +1,120 @@
+"""A Probebaya case carried through the UI in a real browser: the ketua RT records the
+rembug warga and proposes, the kelurahan returns it, the RT resubmits, and the kelurahan,
+kecamatan and city take it to disbursement; the timeline and the diagram follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.builders import Scenario
+
+PASSWORD = "kata-sandi-browser"
+
+
+def sign_in(browser: Browser, url: str, name: str) -> Page:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("nav")).to_contain_text(name)
+    return page
+
+
+def act(
+    page: Page,
+    trigger: str,
+    fields: dict[str, str] | None = None,
+    files: dict[str, Path] | None = None,
+) -> None:
+    form = page.locator(f"form[action$='/fire/{trigger}']")
+    for name, value in (fields or {}).items():
+        control = form.locator(f"[name='{name}']")
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    for name, path in (files or {}).items():
+        form.locator(f"[name='{name}']").set_input_files(str(path))
+    form.locator("button[type=submit]").click()
+
+
+def test_probebaya_through_the_ui(
+    browser: Browser, live_url: str, scenario: Scenario, artifacts: Path
+) -> None:
+    rt, kelurahan = scenario.rt, scenario.rt.rsplit(".", 2)[0]
+    kecamatan = kelurahan.rsplit(".", 1)[0]
+    for name, role, region in [
+        ("b_rt", "ketua_rt", rt),
+        ("b_lurah", "kelurahan", kelurahan),
+        ("b_camat", "kecamatan", kecamatan),
+        ("b_kota", "city", "64.72"),
+    ]:
+        scenario.app.users.add(name, role, [region], PASSWORD)
+    case = scenario.start()
+    case_url = f"{live_url}/cases/{case['id']}"
+
+    ketua = sign_in(browser, live_url, "b_rt")
+    ketua.goto(case_url)
+    act(
+        ketua,
+        "record_rembug",
+        {"rembug_date": "2026-01-15", "households_total": "40", "attendees": "12"},
+        {"minutes": scenario.doc("minutes"), "attendance_list": scenario.doc("hadir")},
+    )
+    expect(ketua.locator(".alert-danger")).to_contain_text("12 dari 40 hadir")
+    ketua.screenshot(path=str(artifacts / "01-refused-quorum.png"), full_page=True)
+    act(
+        ketua,
+        "record_rembug",
+        {"rembug_date": "2026-01-15", "households_total": "40", "attendees": "25"},
+        {"minutes": scenario.doc("minutes"), "attendance_list": scenario.doc("hadir")},
+    )
+    expect(ketua.locator(".badge-primary").first).to_contain_text("Rembug warga tercatat")
+    proposal = {
+        "program_area": "infrastructure",
+        "proposal_title": "Drainase gang",
+        "budget": "Rp 200.000.000",
+    }
+    act(ketua, "submit_proposal", proposal, {"rab": scenario.doc("rab")})
+    expect(ketua.locator(".badge-primary").first).to_contain_text("Usulan di kelurahan")
+
+    lurah = sign_in(browser, live_url, "b_lurah")
+    expect(lurah.locator(f"a[href='/cases/{case['id']}']")).to_be_visible()  # in the inbox
+    lurah.goto(case_url)
+    lurah.screenshot(path=str(artifacts / "02-kelurahan-case.png"), full_page=True)
+    act(lurah, "return_for_revision", {"revision_notes": "Rincian RAB drainase belum ada"})
+    expect(lurah.locator(".badge-primary").first).to_contain_text("Perlu perbaikan")
+
+    ketua.goto(case_url)
+    act(ketua, "resubmit", {**proposal, "budget": "Rp 180.000.000"}, {"rab": scenario.doc("rab-2")})
+    expect(ketua.locator(".badge-primary").first).to_contain_text("Usulan di kelurahan")
+
+    lurah.goto(case_url)
+    act(lurah, "verify")
+    camat = sign_in(browser, live_url, "b_camat")
+    camat.goto(case_url)
+    act(camat, "approve_kecamatan")
+    kota = sign_in(browser, live_url, "b_kota")
+    kota.goto(case_url)
+    act(kota, "approve_city", {"approved_amount": "Rp 180.000.000"})
+    act(kota, "disburse_tranche_1", {"tranche_1": "Rp 120.000.000", "tranche_1_date": "2026-03-01"})
+    expect(kota.locator(".badge-primary").first).to_contain_text("Pelaksanaan (tahap 1 cair)")
+    timeline = kota.locator("ol.list-unstyled")
+    for trigger in [
+        "record_rembug",
+        "submit_proposal",
+        "return_for_revision",
+        "resubmit",
+        "verify",
+        "approve_kecamatan",
+        "approve_city",
+        "disburse_tranche_1",
+    ]:
+        expect(timeline).to_contain_text(trigger)
+    expect(kota.locator(".rukun-diagram svg")).to_be_visible()
+    kota.screenshot(path=str(artifacts / "03-disbursed.png"), full_page=True)
+    assert scenario.app.cases.show(case["id"])["state"] == "implementing"
+    assert scenario.app.cases.verify(case["id"]) == []
