@@ -4,6 +4,7 @@ which checks role and region scope."""
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from werkzeug.utils import secure_filename
 
 from admin.auth import engine
 from engine.diagram import render_svg, workflow_graph
-from engine.errors import Conflict, InvalidData, TransitionRefused
+from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
 
 PAGE_SIZE = 50
@@ -79,9 +80,26 @@ class CasesView(SignedIn, BaseView):
             page=page,
             more=len(rows) > PAGE_SIZE * page,
             programs=programs,
+            current_year=dt.date.today().year,
             program=program,
             state=state,
         )
+
+    @expose("/start", methods=["POST"])
+    def start(self) -> Any:
+        """Open a case (the engine checks the role may start it and the subject is in scope)."""
+        program = request.form.get("program", "").strip()
+        subject = request.form.get("subject", "").strip()
+        year = request.form.get("year", type=int)
+        if not program or not subject or year is None:
+            flash(gettext("Isi program, kode wilayah subjek dan tahun."), "error")
+            return redirect(url_for(".index"))
+        try:
+            case = engine().cases.start(program, subject, year, current_user.name)
+        except (InvalidData, NotFound) as error:
+            flash(error.message, "error")
+            return redirect(url_for(".index"))
+        return redirect(url_for(".detail", case_id=case["id"]))
 
     @expose("/bulk", methods=["POST"])
     def bulk(self) -> Any:

@@ -309,3 +309,51 @@ def test_every_template_text_has_an_english_translation() -> None:
     assert {
         m.id: m.string for m in compiled if m.id
     } == translated  # the .mo is compiled from the .po
+
+
+def test_starting_a_case_from_the_ui_is_checked_by_the_engine(
+    web: Flask, scenario: Scenario
+) -> None:
+    name = user_with_password(scenario, "ketua_rt", scenario.rt)
+    client = web.test_client()
+    login(client, name)
+    token = csrf(client, "/cases/")
+    started = client.post(
+        "/cases/start",
+        data={"csrf_token": token, "program": "probebaya", "subject": scenario.rt, "year": "2026"},
+    )
+    assert started.status_code == 302 and "/cases/" in started.headers["Location"]
+    neighbour = next(
+        r["code"]
+        for r in scenario.app.regions.list(level="rt")
+        if r["code"] != scenario.rt and r["code"].startswith("64.72.")
+    )
+    refused = client.post(
+        "/cases/start",
+        data={"csrf_token": token, "program": "probebaya", "subject": neighbour, "year": "2026"},
+    )
+    assert refused.status_code == 403
+    assert scenario.app.cases.list(program="probebaya", viewer=None) and all(
+        c["subject"] == scenario.rt for c in scenario.app.cases.list(program="probebaya")
+    )
+
+
+def test_bulk_action_cannot_reach_cases_outside_the_scope(web: Flask, scenario: Scenario) -> None:
+    own = kelurahan_of(scenario)
+    other = next(
+        r["code"]
+        for r in scenario.app.regions.list(level="kecamatan")
+        if r["code"] != own.rsplit(".", 1)[0]
+    )
+    name = user_with_password(scenario, "kecamatan", other)
+    case = scenario.probebaya_case("verified")
+    client = web.test_client()
+    login(client, name)
+    token = csrf(client, "/cases/")
+    page = client.post(
+        "/cases/bulk",
+        data={"csrf_token": token, "trigger": "approve_kecamatan", "case_id": [str(case["id"])]},
+    ).get_data(as_text=True)
+    assert "0 berhasil, 1 gagal" in page
+    assert "outside their region scope" in page
+    assert scenario.app.cases.show(case["id"])["state"] == "verified"
