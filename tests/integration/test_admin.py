@@ -357,3 +357,25 @@ def test_bulk_action_cannot_reach_cases_outside_the_scope(web: Flask, scenario: 
     assert "0 berhasil, 1 gagal" in page
     assert "outside their region scope" in page
     assert scenario.app.cases.show(case["id"])["state"] == "verified"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin_users/", "/admin_role_grants/", "/admin_regions/", "/admin_definition_versions/"],
+)
+def test_admin_screens_are_for_admins_only_and_read_only(
+    web: Flask, scenario: Scenario, path: str
+) -> None:
+    scenario.app.users.add("web_admin", "admin", [], PASSWORD)
+    lurah = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client = web.test_client()
+    login(client, lurah)
+    assert client.get(path).status_code == 403
+    admin = web.test_client()
+    login(admin, "web_admin")
+    page = admin.get(path)
+    assert page.status_code == 200
+    assert "password_hash" not in page.get_data(as_text=True) and "$argon2" not in page.get_data(
+        as_text=True
+    )
+    assert admin.get(path + "new/").status_code in (302, 403, 404)
