@@ -62,27 +62,36 @@ class InboxView(SignedIn, AdminIndexView):
 class CasesView(SignedIn, BaseView):
     @expose("/")
     def index(self) -> Any:
-        program = request.args.get("program") or None
-        state = request.args.get("state") or None
-        page = max(request.args.get("page", 1, type=int), 1)
+        filters: dict[str, Any] = {
+            "program": request.args.get("program") or None,
+            "state": request.args.get("state") or None,
+            "year": request.args.get("year", type=int),
+            "region": request.args.get("region") or None,
+            "search": request.args.get("q") or None,
+        }
+        after = request.args.get("after", type=int)
         rows = engine().cases.list(
-            program=program,
-            state=state,
+            program=filters["program"],
+            state=filters["state"],
+            year=filters["year"],
+            region=filters["region"],
+            search=filters["search"],
             overdue=bool(request.args.get("overdue")),
             viewer=current_user.name,
-            limit=PAGE_SIZE * page + 1,
+            limit=PAGE_SIZE + 1,
+            after_id=after,
         )
-        shown = rows[PAGE_SIZE * (page - 1) : PAGE_SIZE * page]
         programs = sorted({row["program"] for row in engine().definitions.list()})
         return self.render(
             "rukun/cases.html",
-            cases=shown,
-            page=page,
-            more=len(rows) > PAGE_SIZE * page,
+            cases=rows[:PAGE_SIZE],
+            more=len(rows) > PAGE_SIZE,
+            after=after,
             programs=programs,
+            filters=filters,
             current_year=dt.date.today().year,
-            program=program,
-            state=state,
+            program=filters["program"],
+            state=filters["state"],
         )
 
     @expose("/start", methods=["POST"])

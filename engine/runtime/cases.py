@@ -210,10 +210,7 @@ class Cases:
             query = (
                 select(func.count(Case.id))
                 .where(Case.program == case.program, Case.year == case.year)
-                .where(
-                    (Case.region_path == prefix)
-                    | Case.region_path.startswith(prefix + "/", autoescape=True)
-                )
+                .where(_within(prefix))
             )
             if case.id is not None:
                 query = query.where(Case.id != case.id)
@@ -836,15 +833,39 @@ class Cases:
         overdue: bool = False,
         viewer: str | None = None,
         now: dt.datetime | None = None,
+        year: int | None = None,
+        region: str | None = None,
+        search: str | None = None,
+        after_id: int | None = None,
     ) -> list[dict[str, Any]]:
         """Cases, oldest first; with ``viewer``, only those within their region scope;
-        ``overdue``: only those past their state's deadline at ``now`` (default: now)."""
+        ``overdue``: only those past their state's deadline at ``now`` (default: now);
+        ``region``: within that region (any level); ``search``: a case number, or part of
+        the subject's name, or the start of its code; ``after_id``: the page after that
+        case (keyset paging, no counting)."""
         with self.context.sessions() as session:
             query = select(Case).order_by(Case.id).limit(limit)
             if program:
                 query = query.where(Case.program == program)
             if state:
                 query = query.where(Case.state == state)
+            if year:
+                query = query.where(Case.year == year)
+            if after_id:
+                query = query.where(Case.id > after_id)
+            if region:
+                path = session.scalar(select(Region.path).where(Region.code == region))
+                if path is None:
+                    raise NotFound(f"no region {region}")
+                query = query.where(_within(path))
+            if search and search.strip().isdigit():  # a case number
+                query = query.where(Case.id == int(search))
+            elif search:  # part of the subject's name, or the start of its code
+                text = search.strip()
+                query = query.join(Region, Region.code == Case.subject_code).where(
+                    Region.name.ilike(f"%{text}%")
+                    | Case.subject_code.startswith(text, autoescape=True)
+                )
             now = now or utcnow()
             if overdue:
                 query = query.where(Case.due_at < now)
@@ -873,10 +894,9 @@ class Cases:
         paths = session.scalars(select(Region.path).where(Region.code.in_(codes))).all()
         if not paths:
             return false()
-        return or_(
-            *(
-                (Case.region_path == path)
-                | Case.region_path.startswith(path + "/", autoescape=True)
-                for path in paths
-            )
-        )
+        return or_(*(_within(path) for path in paths))
+
+
+def _within(path: str) -> Any:
+    """Cases whose subject lies in the region with this path (itself or below it)."""
+    return (Case.region_path == path) | Case.region_path.startswith(path + "/", autoescape=True)

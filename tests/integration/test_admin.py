@@ -379,3 +379,34 @@ def test_admin_screens_are_for_admins_only_and_read_only(
         as_text=True
     )
     assert admin.get(path + "new/").status_code in (302, 403, 404)
+
+
+def test_case_list_filters_by_year_region_and_search(web: Flask, scenario: Scenario) -> None:
+    name = user_with_password(scenario, "city", "64.72")
+    this_year = scenario.probebaya_case("submitted")
+    next_year = scenario.start(year=2027)
+    client = web.test_client()
+    login(client, name)
+
+    def listed(**query: str) -> set[int]:
+        page = client.get("/cases/", query_string=query).get_data(as_text=True)
+        return {int(i) for i in re.findall(r'href="/cases/(\d+)"', page)}
+
+    assert listed(year="2027") == {next_year["id"]}
+    assert listed(region=kelurahan_of(scenario)) == {this_year["id"], next_year["id"]}
+    other = next(
+        r["code"]
+        for r in scenario.app.regions.list(level="kelurahan")
+        if r["code"] != kelurahan_of(scenario)
+    )
+    assert listed(region=other) == set()
+    assert listed(q=str(this_year["id"])) == {this_year["id"]}
+    assert listed(q="RT 001 RW 001") == {this_year["id"], next_year["id"]}
+    assert listed(q="tidak ada") == set()
+
+
+def test_case_list_pages_without_counting(scenario: Scenario) -> None:
+    cases = [scenario.start(year=year) for year in (2026, 2027, 2028)]
+    first = scenario.app.cases.list(limit=2)
+    rest = scenario.app.cases.list(limit=2, after_id=first[-1]["id"])
+    assert [c["id"] for c in first + rest] == [c["id"] for c in cases]
