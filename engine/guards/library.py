@@ -146,7 +146,9 @@ def approved_by(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     when given)."""
     role, trigger = args["role"], args.get("trigger")
     ok = any(
-        record.get("role") == role and (trigger is None or record.get("trigger") == trigger)
+        record.get("kind") != "start"  # starting a case approves nothing
+        and record.get("role") == role
+        and (trigger is None or record.get("trigger") == trigger)
         for record in context.history
     )
     return Outcome(ok, {"role": role, "trigger": f"({trigger})" if trigger else ""})

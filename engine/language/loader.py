@@ -172,7 +172,14 @@ class _Checker:
             if not texts or not all(isinstance(v, str) for v in texts.values()):
                 self.err(path, "label must be text or {id: ..., en: ...} with text values")
                 return default
-            return Label(texts.get("id") or texts["en"], texts.get("en") or texts["id"])
+            indonesian, english = (
+                texts.get("id") or texts.get("en"),
+                texts.get("en") or texts.get("id"),
+            )
+            if not indonesian or not english:
+                self.err(path, "label must not be empty")
+                return default
+            return Label(indonesian, english)
         self.err(path, "label must be text or {id: ..., en: ...}")
         return default
 

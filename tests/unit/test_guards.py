@@ -443,3 +443,22 @@ def test_a_pending_field_does_not_hide_a_guard_that_holds() -> None:
     )
     assert outcome.ok is True
     assert outcome.message is None
+
+
+def test_approved_by_does_not_count_starting_the_case() -> None:
+    spec = (
+        parse_definition(
+            SOURCE.replace(
+                "approved_by: {role: kelurahan, trigger: go}", "approved_by: {role: ketua_rt}"
+            ),
+            "sample.yaml",
+        )
+        .transitions[0]
+        .guards[4]
+    )
+    start = [{"trigger": "start", "role": "ketua_rt", "kind": "start"}]
+    [outcome] = evaluate_guards([spec], context({}, history=start))
+    assert outcome.ok is False
+    fired = [*start, {"trigger": "go", "role": "ketua_rt", "kind": "transition"}]
+    [outcome] = evaluate_guards([spec], context({}, history=fired))
+    assert outcome.ok is True
