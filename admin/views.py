@@ -44,11 +44,13 @@ class InboxView(SignedIn, AdminIndexView):
     @expose("/")
     def index(self) -> Any:
         cases = engine().cases.list(viewer=current_user.name, limit=500)
+        definitions: dict[tuple[str, int], Definition] = {}  # one lookup per version, not per case
         waiting = []
         for case in cases:
             if case["final"]:
                 continue
-            definition = _definition(case)
+            key = (case["program"], case["definition_version"])
+            definition = definitions.get(key) or definitions.setdefault(key, _definition(case))
             if any(
                 set(t.roles) & current_user.roles
                 for t in definition.transitions_from(case["state"])

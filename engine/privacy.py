@@ -42,6 +42,7 @@ def masked_data(definition: Definition, data: Mapping[str, Any]) -> dict[str, An
     }
 
 
-def may_see_pii(definition: Definition, roles: set[str]) -> bool:
-    """Roles listed in the definition's ``pii_roles`` (and admins) see personal data."""
-    return bool(roles & ({"admin"} | set(definition.pii_roles)))
+def may_see_pii(definition: Definition, roles: set[str] | None) -> bool:
+    """Roles listed in the definition's ``pii_roles`` (and admins) see personal data; an
+    anonymous reader (``None``) does not."""
+    return roles is not None and bool(roles & ({"admin"} | set(definition.pii_roles)))

@@ -360,7 +360,7 @@ class Cases:
         """The case as ``case show`` presents it: with ledger and links, personal data masked
         unless the viewer's roles may see it (``None``: an anonymous, trusted reader)."""
         view = case_json(case, definition)
-        if viewer_roles is None or not may_see_pii(definition, viewer_roles):
+        if not may_see_pii(definition, viewer_roles):
             view["data"] = masked_data(definition, view["data"])
         view["ledger"] = (ledger_state or self._ledger(session, case.id)).to_json()
         view["links"] = self._links(session, case.id)
@@ -481,9 +481,7 @@ class Cases:
                 at=now,
                 payload=data,
                 guards=[],
-                documents={
-                    k: v["sha256"] for k, v in data.items() if isinstance(v, dict) and "sha256" in v
-                },
+                documents=_document_hashes(data),
             )
             session.flush()
             result = self._view(session, case, definition, actor.roles(), LedgerState())
@@ -647,9 +645,7 @@ class Cases:
             at=now,
             payload=payload,
             guards=[r.to_json() for r in results],
-            documents={
-                k: v["sha256"] for k, v in payload.items() if isinstance(v, dict) and "sha256" in v
-            },
+            documents=_document_hashes(payload),
         )
         session.add_all(
             LedgerEntry(case_id=case.id, seq=record.seq, **ledger.entry_defaults(p))
@@ -740,7 +736,7 @@ class Cases:
             case = self._case(session, case_id)
             roles = self._viewer(session, case, viewer)
             definition = self.context.definition(case.definition_version)
-            reveal = roles is not None and may_see_pii(definition, roles)
+            reveal = may_see_pii(definition, roles)
             records = [record_json(r) for r in self._records(session, case_id)]
         if not reveal:
             for record in records:
@@ -880,7 +876,7 @@ class Cases:
             for case in session.scalars(query):
                 definition = self.context.definition(case.definition_version)
                 row = case_json(case, definition, now)
-                if roles is None or not may_see_pii(definition, roles):
+                if not may_see_pii(definition, roles):
                     row["data"] = masked_data(definition, row["data"])
                 rows.append(row)
             return rows
@@ -900,3 +896,8 @@ class Cases:
 def _within(path: str) -> Any:
     """Cases whose subject lies in the region with this path (itself or below it)."""
     return (Case.region_path == path) | Case.region_path.startswith(path + "/", autoescape=True)
+
+
+def _document_hashes(values: Mapping[str, Any]) -> dict[str, str]:
+    """The sha256 of each document among form values, by field: what history records."""
+    return {k: v["sha256"] for k, v in values.items() if isinstance(v, dict) and "sha256" in v}
