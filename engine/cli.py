@@ -417,6 +417,74 @@ def user_add(
     )
 
 
+def _grants_line(prefix: str, result: dict[str, Any]) -> list[str]:
+    return [prefix + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in result["grants"])]
+
+
+@user.command("grant")
+@click.argument("name")
+@click.option("--role", required=True, help="A built-in role or one a definition declares.")
+@click.option(
+    "--region", default=None, help="Region code the role is limited to; none: everywhere."
+)
+@json_option
+def user_grant(name: str, role: str, region: str | None, as_json: bool) -> None:
+    """Give an existing user a role, optionally limited to a region."""
+    result = rukun_app().users.grant(name, role, region)
+    emit(result, as_json, lambda: _grants_line(f"{name} now holds: ", result))
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.option("--role", required=True, help="The role to take away.")
+@click.option("--region", default=None, help="The region of that grant; none: the unscoped one.")
+@json_option
+def user_revoke(name: str, role: str, region: str | None, as_json: bool) -> None:
+    """Take a role (in a region) away from a user; the user keeps at least one grant."""
+    result = rukun_app().users.revoke(name, role, region)
+    emit(result, as_json, lambda: _grants_line(f"{name} now holds: ", result))
+
+
+@user.command("deactivate")
+@click.argument("name")
+@json_option
+def user_deactivate(name: str, as_json: bool) -> None:
+    """Stop a user from signing in and acting (their history stays)."""
+    result = rukun_app().users.set_active(name, False)
+    emit(result, as_json, lambda: [f"deactivated user {name}"])
+
+
+@user.command("activate")
+@click.argument("name")
+@json_option
+def user_activate(name: str, as_json: bool) -> None:
+    """Let a deactivated user sign in and act again."""
+    result = rukun_app().users.set_active(name, True)
+    emit(result, as_json, lambda: [f"activated user {name}"])
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@json_option
+def user_password(name: str, password_stdin: bool, as_json: bool) -> None:
+    """Set a user's password; without --password-stdin a strong one is generated and printed
+    once (it is stored only as a hash)."""
+    from engine.runtime.users import generate_password
+
+    if password_stdin:
+        rukun_app().users.set_password(name, sys.stdin.readline().rstrip("\r\n"))
+        emit({"name": name}, as_json, lambda: [f"changed the password of {name}"])
+        return
+    password = generate_password()
+    rukun_app().users.set_password(name, password)
+    emit(
+        {"name": name, "password": password},
+        as_json,
+        lambda: [f"new password for {name} (shown only now): {password}"],
+    )
+
+
 @user.command("list")
 @json_option
 def user_list(as_json: bool) -> None:
@@ -428,6 +496,7 @@ def user_list(as_json: bool) -> None:
         lambda: [
             f"{u['name']:<20} "
             + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in u["grants"])
+            + ("" if u["active"] else " (inactive)")
             for u in rows
         ],
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.language.roles import BUILTIN_ROLES
@@ -16,6 +18,7 @@ from engine.store.db import write_session
 from engine.store.models import DefinitionVersion, Region, RoleGrant, User
 
 _hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -24,6 +27,15 @@ def user_json(user: User) -> dict[str, Any]:
         "active": user.active,
         "grants": [{"role": g.role, "region": g.region_code} for g in user.grants],
     }
+
+
+def generate_password() -> str:
+    """A strong random password (about 96 bits) for a user who was given none."""
+    return secrets.token_urlsafe(12)
+
+
+def _grant_label(role: str, region: str | None) -> str:
+    return f"{role}@{region or '*'}"
 
 
 class Users:
@@ -48,23 +60,14 @@ class Users:
         name = name.strip()
         if not name or len(name) > 100 or any(ch.isspace() for ch in name):
             raise InvalidData("user name must be 1-100 characters without spaces")
-        roles = self.known_roles()
-        if role not in roles:
-            raise InvalidData(f"unknown role '{role}' (one of {', '.join(sorted(roles))})")
-        level = roles[role]
-        if password is not None and len(password) < 8:
-            raise InvalidData("password must have at least 8 characters")
+        level = self._role_level(role)
+        if password is not None:
+            _check_password(password)
         with write_session(self.context.sessions) as session:
             if session.scalar(select(User).where(User.name == name)) is not None:
                 raise Conflict(f"user '{name}' already exists")
             for code in regions:
-                region = session.get(Region, code)
-                if region is None:
-                    raise NotFound(f"no region {code}")
-                if level is not None and region.level != level:
-                    raise InvalidData(
-                        f"role {role} is scoped to a {level}; {code} is a {region.level}"
-                    )
+                _check_region(session, role, level, code)
             user = User(name=name, password_hash=_hasher.hash(password) if password else None)
             user.grants = [RoleGrant(role=role, region_code=code) for code in regions] or [
                 RoleGrant(role=role)
@@ -73,19 +76,94 @@ class Users:
             session.flush()
             return user_json(user)
 
+    def grant(self, name: str, role: str, region: str | None = None) -> dict[str, Any]:
+        """Give an existing user ``role`` in ``region`` (or everywhere if None), checked like
+        :meth:`add`: the role must be known and the region of the role's level."""
+        level = self._role_level(role)
+        region = region or None
+        with write_session(self.context.sessions) as session:
+            user = _user(session, name)
+            if region is not None:
+                _check_region(session, role, level, region)
+            if any(g.role == role and g.region_code == region for g in user.grants):
+                raise Conflict(f"user '{name}' already holds {_grant_label(role, region)}")
+            user.grants.append(RoleGrant(role=role, region_code=region))
+            session.flush()
+            return user_json(user)
+
+    def revoke(
+        self, name: str, role: str, region: str | None = None, by: str | None = None
+    ) -> dict[str, Any]:
+        """Take ``role`` in ``region`` away from a user, who must keep at least one grant;
+        ``by`` (the admin doing it) may not take their own last admin grant."""
+        region = region or None
+        with write_session(self.context.sessions) as session:
+            user = _user(session, name)
+            label = _grant_label(role, region)
+            found = [g for g in user.grants if g.role == role and g.region_code == region]
+            if not found:
+                held = ", ".join(_grant_label(g.role, g.region_code) for g in user.grants)
+                raise NotFound(f"user '{name}' does not hold {label} (holds: {held or 'none'})")
+            if len(user.grants) == 1:
+                raise Conflict(
+                    f"cannot revoke {label}: it is the only grant of user '{name}'; "
+                    "grant another role first, or deactivate the user"
+                )
+            if by == name and role == "admin" and sum(g.role == "admin" for g in user.grants) == 1:
+                raise Conflict(
+                    f"cannot revoke {label}: it is your own last admin grant; "
+                    "ask another admin to do it"
+                )
+            user.grants.remove(found[0])
+            session.flush()
+            return user_json(user)
+
+    def set_active(self, name: str, active: bool, by: str | None = None) -> dict[str, Any]:
+        """Deactivate a user (they can no longer sign in or act) or reactivate them; ``by``
+        (the admin doing it) may not deactivate themself."""
+        if by == name and not active:
+            raise Conflict(f"user '{name}' cannot deactivate their own account; ask another admin")
+        with write_session(self.context.sessions) as session:
+            user = _user(session, name)
+            user.active = active
+            session.flush()
+            return user_json(user)
+
+    def _role_level(self, role: str) -> str | None:
+        """The region level ``role`` is scoped to (None: any); InvalidData if unknown."""
+        roles = self.known_roles()
+        if role not in roles:
+            raise InvalidData(f"unknown role '{role}' (one of {', '.join(sorted(roles))})")
+        return roles[role]
+
     def set_password(self, name: str, password: str) -> None:
         """Replace a user's password (stored as an Argon2 hash)."""
-        if len(password) < 8:
-            raise InvalidData("password must have at least 8 characters")
+        _check_password(password)
         with write_session(self.context.sessions) as session:
-            user = session.scalar(select(User).where(User.name == name))
-            if user is None:
-                raise NotFound(f"no user '{name}'")
-            user.password_hash = _hasher.hash(password)
+            _user(session, name).password_hash = _hasher.hash(password)
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self, search: str | None = None) -> list[dict[str, Any]]:
+        """Users by name (those whose name contains ``search``, ignoring case); each grant
+        also carries its region's name."""
         with self.context.sessions() as session:
-            return [user_json(u) for u in session.scalars(select(User).order_by(User.name))]
+            query = select(User).order_by(User.name)
+            if search:
+                query = query.where(User.name.icontains(search.strip(), autoescape=True))
+            users = list(session.scalars(query))
+            codes = {g.region_code for u in users for g in u.grants if g.region_code}
+            names = {
+                code: region_name
+                for code, region_name in session.execute(
+                    select(Region.code, Region.name).where(Region.code.in_(codes))
+                )
+            }
+            rows = []
+            for user in users:
+                row = user_json(user)
+                for grant in row["grants"]:
+                    grant["region_name"] = names.get(grant["region"]) if grant["region"] else None
+                rows.append(row)
+            return rows
 
     def check_password(self, name: str, password: str) -> bool:
         """True if the user exists, is active and the password matches."""
@@ -97,3 +175,24 @@ class Users:
                 return _hasher.verify(user.password_hash, password)
             except VerificationError:
                 return False
+
+
+def _user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user '{name}'")
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidData(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _check_region(session: Session, role: str, level: str | None, code: str) -> None:
+    """The region exists and is of the level ``role`` is scoped to."""
+    region = session.get(Region, code)
+    if region is None:
+        raise NotFound(f"no region {code}")
+    if level is not None and region.level != level:
+        raise InvalidData(f"role {role} is scoped to a {level}; {code} is a {region.level}")
