@@ -9,17 +9,27 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import (
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext
 from flask_login import current_user
-from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from admin.auth import engine
+from admin.forms import form_values, option_view
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
+from engine.runtime.cases import TriggerOption
 
 PAGE_SIZE = 50
 
@@ -130,7 +140,22 @@ class CasesView(SignedIn, BaseView):
                     if g.get("ok") is False and g.get("message")
                 ]
                 result["reason"] = "; ".join(guards) or error["message"]
+        if request.accept_mimetypes.best == "application/json":  # a chunk sent by the page
+            rows = render_template("rukun/_bulk_rows.html", results=results)
+            return jsonify(
+                {
+                    "results": [
+                        {k: r.get(k) for k in ("case_id", "ok", "state", "reason")}
+                        for r in results
+                    ],
+                    "html": rows,
+                }
+            )
         return self.render("rukun/bulk.html", trigger=trigger, results=results)
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("bulk_options", _bulk_options)
+        return super().render(template, **kwargs)
 
     @expose("/<int:case_id>")
     def detail(self, case_id: int) -> Any:
@@ -156,6 +181,9 @@ class CasesView(SignedIn, BaseView):
             case=case,
             definition=definition,
             options=options,
+            checks={o.trigger: option_view(o, definition, _lang()) for o in options},
+            candidates=_candidates(definition, options, case_id),
+            max_upload_mb=max(1, rukun.context.documents.max_bytes // (1024 * 1024)),
             history=history,
             open_trigger=trigger,
             values=values or {},
@@ -174,18 +202,9 @@ class CasesView(SignedIn, BaseView):
         if transition is None:
             flash(gettext("Kasus ini sudah berubah; muat ulang halaman."), "error")
             return redirect(url_for(".detail", case_id=case_id)), 409
-        values: dict[str, Any] = {}
-        uploads: dict[str, FileStorage] = {}
-        for name in transition.form_fields:
-            spec = definition.fields[name]
-            if spec.type == "document":
-                upload = request.files.get(name)
-                if upload is not None and upload.filename:
-                    uploads[name] = upload
-            elif spec.type == "boolean":
-                values[name] = "true" if request.form.get(name) else "false"
-            elif request.form.get(name, "").strip() != "":
-                values[name] = request.form[name].strip()
+        values, uploads = form_values(
+            definition, transition.form_fields, request.form, request.files
+        )
         expected = request.form.get("expected_version", type=int)
         with tempfile.TemporaryDirectory() as tmp:
             files = {}
@@ -211,6 +230,24 @@ class CasesView(SignedIn, BaseView):
         flash(gettext("Berhasil disimpan."), "success")
         return redirect(url_for(".detail", case_id=case_id))
 
+    @expose("/<int:case_id>/check/<trigger>", methods=["POST"])
+    def check(self, case_id: int, trigger: str) -> Any:
+        """The guards of ``trigger`` evaluated on what the form holds now (nothing is saved):
+        the page calls this as the user types, so failures show before submitting."""
+        rukun = engine()
+        case = rukun.cases.show(case_id, current_user.name)  # Forbidden outside the scope
+        definition = _definition(case)
+        transition = definition.transition(trigger, case["state"])
+        expected = request.form.get("expected_version", type=int)
+        if transition is None or (expected is not None and expected != case["version"]):
+            message = gettext("Kasus ini sudah berubah; muat ulang halaman.")
+            return jsonify({"stale": True, "message": message}), 409
+        values, _uploads = form_values(definition, transition.form_fields, request.form, {})
+        options = rukun.cases.triggers(case_id, current_user.name, values)
+        option = next(o for o in options if o.trigger == trigger)
+        view = option_view(option, definition, _lang())
+        return jsonify({**view, "html": render_template("rukun/_checks.html", check=view)})
+
     @expose("/<int:case_id>/documents/<sha256>")
     def document(self, case_id: int, sha256: str) -> Any:
         """A document of a case the user may see (the engine checks the scope)."""
@@ -229,6 +266,42 @@ class CasesView(SignedIn, BaseView):
             download_name=documents[0].get("filename") or sha256,
             as_attachment=False,
         )
+
+
+def _bulk_options(cases: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Triggers the signed-in user's roles can fire from the states of ``cases`` (a page of
+    the list), for the bulk action menu; scope and guards are checked per case on firing."""
+    found: dict[str, str] = {}
+    seen: set[tuple[str, int, str]] = set()
+    for case in cases:
+        key = (case["program"], case["definition_version"], case["state"])
+        if case["final"] or key in seen:
+            continue
+        seen.add(key)
+        for transition in _definition(case).transitions_from(case["state"]):
+            if set(transition.roles) & current_user.roles and not transition.any_source:
+                found.setdefault(transition.trigger, transition.label.get(_lang()))
+    return sorted(found.items(), key=lambda item: item[1])
+
+
+def _candidates(
+    definition: Definition, options: list[TriggerOption], case_id: int
+) -> dict[str, list[dict[str, Any]]]:
+    """For each ``cases`` field on a form the user may submit: the cases of its program the
+    user can see (the engine checks the scope), to pick from."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for option in options:
+        if not option.permitted:
+            continue
+        for item in option.form:
+            name = item.field
+            spec = definition.fields[name]
+            if spec.type == "cases" and name not in found:
+                rows = engine().cases.list(
+                    program=spec.program, viewer=current_user.name, limit=200
+                )
+                found[name] = [row for row in rows if row["id"] != case_id]
+    return found
 
 
 def _lang() -> str:
