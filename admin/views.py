@@ -29,7 +29,8 @@ from admin.forms import form_values, option_view
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
-from engine.runtime.cases import TriggerOption
+from engine.language.roles import SUBJECTS
+from engine.runtime.cases import TriggerOption, starter_roles
 
 PAGE_SIZE = 50
 
@@ -145,8 +146,7 @@ class CasesView(SignedIn, BaseView):
             return jsonify(
                 {
                     "results": [
-                        {k: r.get(k) for k in ("case_id", "ok", "state", "reason")}
-                        for r in results
+                        {k: r.get(k) for k in ("case_id", "ok", "state", "reason")} for r in results
                     ],
                     "html": rows,
                 }
@@ -155,6 +155,7 @@ class CasesView(SignedIn, BaseView):
 
     def render(self, template: str, **kwargs: Any) -> Any:
         kwargs.setdefault("bulk_options", _bulk_options)
+        kwargs.setdefault("startable", _startable)
         return super().render(template, **kwargs)
 
     @expose("/<int:case_id>")
@@ -266,6 +267,25 @@ class CasesView(SignedIn, BaseView):
             download_name=documents[0].get("filename") or sha256,
             as_attachment=False,
         )
+
+
+def _startable() -> list[dict[str, Any]]:
+    """The programs the signed-in user may open a case of, each with the subjects (RTs,
+    groups) inside the regions where the user holds a starting role."""
+    rukun = engine()
+    with rukun.context.sessions() as session:
+        grants = rukun.context.actor(session, current_user.name).grants
+    found = []
+    for program in sorted(
+        {row["program"] for row in rukun.definitions.list() if row["status"] == "published"}
+    ):
+        definition = rukun.definitions.get(program)[1]
+        roles = set(starter_roles(definition))
+        codes = [g.region_code for g in grants if g.role in roles]
+        if codes:
+            subjects = rukun.regions.within(codes, SUBJECTS[definition.subject])
+            found.append({"program": program, "title": definition.title, "subjects": subjects})
+    return found
 
 
 def _bulk_options(cases: list[dict[str, Any]]) -> list[tuple[str, str]]:

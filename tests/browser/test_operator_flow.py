@@ -6,39 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
+from tests.browser.ui import PASSWORD, act, sign_in
 from tests.builders import Scenario
-
-PASSWORD = "kata-sandi-browser"
-
-
-def sign_in(browser: Browser, url: str, name: str) -> Page:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{url}/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("nav")).to_contain_text(name)
-    return page
-
-
-def act(
-    page: Page,
-    trigger: str,
-    fields: dict[str, str] | None = None,
-    files: dict[str, Path] | None = None,
-) -> None:
-    form = page.locator(f"form[action$='/fire/{trigger}']")
-    for name, value in (fields or {}).items():
-        control = form.locator(f"[name='{name}']")
-        if control.evaluate("e => e.tagName") == "SELECT":
-            control.select_option(value)
-        else:
-            control.fill(value)
-    for name, path in (files or {}).items():
-        form.locator(f"[name='{name}']").set_input_files(str(path))
-    form.locator("button[type=submit]").click()
 
 
 def test_probebaya_through_the_ui(
