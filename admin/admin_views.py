@@ -1,50 +1,258 @@
-"""Admin-only, read-only screens over users, role grants, regions and definition versions.
-Changes go through `rukun user add`, `rukun region import` and `rukun workflow publish`,
-which run the engine's checks; these screens only show."""
+"""Admin-only screens: users and their role grants, regions, definition versions.
+
+They read and write only through the engine (``engine().users``, ``.regions``,
+``.definitions``), so the engine's checks apply (role level against region level, password
+length, unknown role, CSV all or nothing); its refusals are shown on the page with what was
+typed kept. A generated password is shown once, in the response to the POST that made it."""
 
 from __future__ import annotations
 
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from flask import abort
-from flask_admin.contrib.sqla import ModelView
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from admin.auth import current_language, engine
+from engine.errors import Conflict, InvalidData, NotFound
+from engine.language.roles import BUILTIN_ROLES, LEVELS
+from engine.runtime.regions import RegionRow
+from engine.runtime.users import generate_password
+
+#: The refusals an admin can fix by changing the input; shown on the page, never a traceback.
+FIXABLE = (InvalidData, NotFound, Conflict)
+PAGE_SIZE = 50
+#: ``Regions.upsert`` reports ``source:line: reason``; one region from the form has line 1.
+FORM_SOURCE = "form"
 
 
-class ReadOnlyAdminView(ModelView):
-    can_create = False
-    can_edit = False
-    can_delete = False
-    can_view_details = True
-    page_size = 50
+class AdminOnly:
+    """Mixin: admins only. Others signed in get the 403 page, anonymous users the login."""
 
     def is_accessible(self) -> bool:
         return bool(current_user.is_authenticated and "admin" in current_user.roles)
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.path))
         abort(403)
 
 
-class UserView(ReadOnlyAdminView):
-    column_list = ("name", "active", "created_at")
-    column_exclude_list = ("password_hash",)
-    column_details_exclude_list = ("password_hash",)
-    column_searchable_list = ("name",)
+def _field(name: str) -> str:
+    return request.form.get(name, "").strip()
 
 
-class GrantView(ReadOnlyAdminView):
-    column_list = ("user.name", "role", "region_code")
-    column_filters = ("role", "region_code")
+def _no_store(page: Any, status: int = 200) -> Any:
+    """A response that browsers and proxies must not keep (it shows a password)."""
+    return page, status, {"Cache-Control": "no-store"}
 
 
-class RegionView(ReadOnlyAdminView):
-    column_list = ("code", "level", "name", "parent_code", "is_demo")
-    column_searchable_list = ("code", "name")
-    column_filters = ("level", "is_demo")
-    column_default_sort = "code"
+class UsersView(AdminOnly, BaseView):
+    """Users with their grants; create, reset a password, (de)activate, grant and revoke."""
+
+    @expose("/")
+    def index(self) -> Any:
+        return self._page()
+
+    def _page(
+        self,
+        status: int = 200,
+        error: str | None = None,
+        form: dict[str, str] | None = None,
+        new_password: tuple[str, str] | None = None,
+    ) -> Any:
+        search = request.values.get("q", "").strip()
+        users = engine().users.list(search=search or None)
+        roles = engine().users.known_roles()
+        labels = {
+            name: spec.label.get(current_language()) if spec.label else name
+            for name, spec in BUILTIN_ROLES.items()
+        }
+        page = self.render(
+            "rukun/admin_users.html",
+            users=users,
+            roles=roles,
+            role_labels=labels,
+            search=search,
+            error=error,
+            form=form or {},
+            new_password=new_password,
+        )
+        return _no_store(page, status)
+
+    def _refused(self, error: InvalidData | NotFound | Conflict, form: dict[str, str]) -> Any:
+        return self._page(error.http_status, error.message, form)
+
+    @expose("/create", methods=["POST"])
+    def create(self) -> Any:
+        form = {
+            "action": "create",
+            "name": _field("name"),
+            "role": _field("role"),
+            "regions": _field("regions"),
+        }
+        typed = request.form.get("password", "")
+        password = typed or generate_password()
+        regions = [code for code in re.split(r"[\s,;]+", form["regions"]) if code]
+        try:
+            engine().users.add(form["name"], form["role"], regions, password)
+        except FIXABLE as error:
+            return self._refused(error, form)
+        flash(gettext("Pengguna %(name)s dibuat.", name=form["name"]), "success")
+        return self._page(new_password=None if typed else (form["name"], password))
+
+    @expose("/password", methods=["POST"])
+    def password(self) -> Any:
+        name = _field("name")
+        typed = request.form.get("password", "")
+        password = typed or generate_password()
+        try:
+            engine().users.set_password(name, password)
+        except FIXABLE as error:
+            return self._refused(error, {"action": "password", "name": name})
+        flash(gettext("Kata sandi %(name)s diganti.", name=name), "success")
+        return self._page(new_password=None if typed else (name, password))
+
+    @expose("/deactivate", methods=["POST"])
+    def deactivate(self) -> Any:
+        return self._set_active(False)
+
+    @expose("/activate", methods=["POST"])
+    def activate(self) -> Any:
+        return self._set_active(True)
+
+    def _set_active(self, active: bool) -> Any:
+        name = _field("name")
+        try:
+            engine().users.set_active(name, active, by=current_user.name)
+        except FIXABLE as error:
+            return self._refused(error, {"action": "active", "name": name})
+        if active:
+            flash(gettext("Pengguna %(name)s diaktifkan.", name=name), "success")
+        else:
+            flash(gettext("Pengguna %(name)s dinonaktifkan.", name=name), "success")
+        return redirect(url_for(".index", q=request.form.get("q") or None))
+
+    @expose("/grant", methods=["POST"])
+    def grant(self) -> Any:
+        form = {"action": "grant", "name": _field("name"), "role": _field("role")}
+        form["region"] = _field("region")
+        try:
+            engine().users.grant(form["name"], form["role"], form["region"] or None)
+        except FIXABLE as error:
+            return self._refused(error, form)
+        flash(gettext("Peran ditambahkan untuk %(name)s.", name=form["name"]), "success")
+        return redirect(url_for(".index", q=request.form.get("q") or None))
+
+    @expose("/revoke", methods=["POST"])
+    def revoke(self) -> Any:
+        name, role, region = _field("name"), _field("role"), _field("region")
+        try:
+            engine().users.revoke(name, role, region or None, by=current_user.name)
+        except FIXABLE as error:
+            return self._refused(error, {"action": "revoke", "name": name})
+        flash(gettext("Peran dicabut dari %(name)s.", name=name), "success")
+        return redirect(url_for(".index", q=request.form.get("q") or None))
 
 
-class DefinitionView(ReadOnlyAdminView):
-    column_list = ("program", "version", "status", "sha256", "published_at", "published_by")
-    column_details_exclude_list = ()
-    column_filters = ("program", "status")
+class RegionsView(AdminOnly, BaseView):
+    """The region tree: search, filter by level and parent, page by code; add or rename one
+    region; import a CSV (all rows or none)."""
+
+    @expose("/")
+    def index(self) -> Any:
+        return self._page()
+
+    def _page(
+        self,
+        status: int = 200,
+        error: str | None = None,
+        form: dict[str, str] | None = None,
+        import_errors: list[str] | None = None,
+    ) -> Any:
+        filters = {
+            "q": request.args.get("q", "").strip(),
+            "level": request.args.get("level", "").strip(),
+            "parent": request.args.get("parent", "").strip(),
+        }
+        after = request.args.get("after", "").strip()
+        rows: list[dict[str, Any]] = []
+        filter_error = None
+        try:
+            rows = engine().regions.list(filters["level"] or None, filters["parent"] or None)
+        except FIXABLE as refused:
+            filter_error = refused.message
+        needle = filters["q"].casefold()
+        if needle:
+            rows = [
+                r for r in rows if needle in r["code"].casefold() or needle in r["name"].casefold()
+            ]
+        if after:
+            rows = [r for r in rows if r["code"] > after]
+        page = self.render(
+            "rukun/admin_regions.html",
+            regions=rows[:PAGE_SIZE],
+            more=len(rows) > PAGE_SIZE,
+            after=after,
+            filters=filters,
+            levels=LEVELS,
+            filter_error=filter_error,
+            error=error,
+            form=form or {},
+            import_errors=import_errors or [],
+        )
+        return page, status
+
+    @expose("/save", methods=["POST"])
+    def save(self) -> Any:
+        form = {
+            "code": _field("code"),
+            "level": _field("level"),
+            "name": _field("name"),
+            "parent": _field("parent"),
+        }
+        row = RegionRow(form["code"], form["level"], form["name"], form["parent"] or None)
+        try:
+            engine().regions.upsert([(1, row)], FORM_SOURCE)
+        except FIXABLE as error:
+            message = "\n".join(
+                line.removeprefix(f"{FORM_SOURCE}:1: ") for line in error.message.splitlines()
+            )
+            return self._page(error.http_status, message, form)
+        flash(gettext("Wilayah %(code)s disimpan.", code=form["code"]), "success")
+        return redirect(url_for(".index", q=form["code"]))
+
+    @expose("/import", methods=["POST"])
+    def import_csv(self) -> Any:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return self._page(422, gettext("Pilih berkas CSV untuk diimpor."))
+        filename = secure_filename(upload.filename) or "regions.csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / filename
+            upload.save(path)
+            try:
+                count = engine().regions.import_csv(path)
+            except FIXABLE as error:
+                # the engine names the file by its temporary path; the admin knows its name
+                lines = error.message.replace(str(path), filename).splitlines()
+                return self._page(error.http_status, import_errors=lines)
+        flash(
+            gettext("%(count)s wilayah diimpor dari %(file)s.", count=count, file=filename),
+            "success",
+        )
+        return redirect(url_for(".index"))
+
+
+class DefinitionsView(AdminOnly, BaseView):
+    """Every stored version of every program's definition (publishing is `rukun workflow
+    publish`)."""
+
+    @expose("/")
+    def index(self) -> Any:
+        return self.render("rukun/admin_definitions.html", versions=engine().definitions.list())

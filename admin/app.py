@@ -11,13 +11,11 @@ from flask import Flask, render_template
 from flask_admin import Admin
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.orm import scoped_session
 
 from admin import admin_views, auth, views
 from admin.formatting import register_filters
 from engine.errors import RukunError
 from engine.runtime import Rukun
-from engine.store.models import DefinitionVersion, Region, RoleGrant, User
 
 LANGUAGES = ("id", "en")
 #: Indonesian is the source language; translations/en holds the English catalogue.
@@ -50,24 +48,14 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     inbox = views.InboxView(name=lazy_gettext("Tugas saya"), url="/")
     admin = Admin(app, name="Rukun", index_view=inbox)
     admin.add_view(views.CasesView(name=lazy_gettext("Kasus"), endpoint="cases", url="/cases"))
-    session = scoped_session(app.extensions["rukun"].context.sessions)
-    app.teardown_appcontext(lambda _error: session.remove())
     category = lazy_gettext("Administrasi")
-    for view, model, name in (
-        (admin_views.UserView, User, lazy_gettext("Pengguna")),
-        (admin_views.GrantView, RoleGrant, lazy_gettext("Peran dan wilayah")),
-        (admin_views.RegionView, Region, lazy_gettext("Wilayah")),
-        (admin_views.DefinitionView, DefinitionVersion, lazy_gettext("Versi alur kerja")),
+    for view, endpoint, name in (
+        (admin_views.UsersView, "admin_users", lazy_gettext("Pengguna dan peran")),
+        (admin_views.RegionsView, "admin_regions", lazy_gettext("Wilayah")),
+        (admin_views.DefinitionsView, "admin_definitions", lazy_gettext("Versi alur kerja")),
     ):
-        admin.add_view(
-            view(
-                model,
-                session,
-                name=name,
-                category=category,
-                endpoint=f"admin_{model.__tablename__}",
-            )
-        )
+        url = "/admin/" + endpoint.removeprefix("admin_")
+        admin.add_view(view(name=name, category=category, endpoint=endpoint, url=url))
     _error_pages(app)
     return app
 

@@ -361,9 +361,9 @@ def test_bulk_action_cannot_reach_cases_outside_the_scope(web: Flask, scenario: 
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin_users/", "/admin_role_grants/", "/admin_regions/", "/admin_definition_versions/"],
+    ["/admin/users/", "/admin/regions/", "/admin/definitions/"],
 )
-def test_admin_screens_are_for_admins_only_and_read_only(
+def test_admin_screens_are_for_admins_only_and_show_no_password_hashes(
     web: Flask, scenario: Scenario, path: str
 ) -> None:
     scenario.app.users.add("web_admin", "admin", [], PASSWORD)
