@@ -103,6 +103,12 @@ def _list_items(spec: FieldSpec, rows: Mapping[int, Mapping[str, str]]) -> list[
     return items
 
 
+def guard_title(name: str, lang: str) -> str:
+    """A built-in guard's short title in ``lang`` (its name for guards without one)."""
+    title = GUARD_TITLES.get(name, {})
+    return title.get(lang) or title.get("id") or name
+
+
 def option_view(option: TriggerOption, definition: Definition, lang: str) -> dict[str, Any]:
     """What the page shows about one trigger: may the user fire it, the problems that are
     not guards (scope, invalid input) and each guard as held / failed / waiting for input."""
@@ -112,8 +118,7 @@ def option_view(option: TriggerOption, definition: Definition, lang: str) -> dic
         if result.message is not None:
             guard_texts.add(result.message.en)
         if result.ok is True or result.message is None:
-            title = GUARD_TITLES.get(result.name, {})
-            text = title.get(lang) or title.get("id") or result.name
+            text = guard_title(result.name, lang)
         else:
             text = result.message.get(lang)
         waiting = [

@@ -25,11 +25,11 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from admin.auth import engine
-from admin.forms import form_values, option_view
+from admin.forms import form_values, guard_title, option_view
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
-from engine.language.roles import SUBJECTS
+from engine.language.roles import BUILTIN_ROLES, SUBJECTS
 from engine.runtime.cases import TriggerOption, starter_roles
 
 PAGE_SIZE = 50
@@ -156,6 +156,8 @@ class CasesView(SignedIn, BaseView):
     def render(self, template: str, **kwargs: Any) -> Any:
         kwargs.setdefault("bulk_options", _bulk_options)
         kwargs.setdefault("startable", _startable)
+        kwargs.setdefault("guard_title", lambda name: guard_title(name, _lang()))
+        kwargs.setdefault("role_title", _role_title)
         return super().render(template, **kwargs)
 
     @expose("/<int:case_id>")
@@ -267,6 +269,11 @@ class CasesView(SignedIn, BaseView):
             download_name=documents[0].get("filename") or sha256,
             as_attachment=False,
         )
+
+
+def _role_title(definition: Definition, role: str) -> str:
+    spec = definition.roles.get(role) or BUILTIN_ROLES.get(role)
+    return spec.label.get(_lang()) if spec is not None else role
 
 
 def _startable() -> list[dict[str, Any]]:

@@ -147,7 +147,7 @@ def test_rt_mandiri_upstream_and_downstream_groups(
         pick={"upstream_groups": [str(upstream)]},
     )
     saved(downstream_pokmas)
-    expect(downstream_pokmas.locator(f"a[href='/cases/{upstream}']")).to_be_visible()
+    expect(downstream_pokmas.locator(f"a[href='/cases/{upstream}']").first).to_be_visible()
 
     skpd = ops.open("skpd", "63.72", upstream)
     act(skpd, "verify", {"verification_notes": "Lokasi kolam sesuai"})
