@@ -186,6 +186,7 @@
       if (start >= ids.length) {
         button.disabled = false;
         chosen.forEach(function (box) { box.checked = false; });
+        panel.querySelector(".rukun-progress-done").hidden = false; // states in the list moved
         return null;
       }
       var body = new FormData();
