@@ -7,8 +7,10 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,7 +18,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from admin import create_app
-from tests.builders import Scenario
+from engine.language.roles import BUILTIN_ROLES
+from tests.builders import ROOT, Scenario
 from tests.integration.test_admin import PASSWORD, csrf, kelurahan_of, login, user_with_password
 
 ADMIN = "web_admin"
@@ -330,3 +333,314 @@ def test_admin_forms_without_a_csrf_token_are_rejected(
     assert scenario.app.users.list() == before
     assert signs_in(web, ADMIN, PASSWORD)
     assert "64.99" not in {r["code"] for r in scenario.app.regions.list(level="kota")}
+
+
+# ------------------------------------------------------------------------------ matrix
+
+ANONYMOUS = "anonymous"
+UNSCOPED = ("program_officer", "auditor", "admin")
+#: Where each built-in role sits for the matrix: on the chain of regions above case A's RT
+#: (the level the role is scoped to), or unscoped. Case B is in Banjarbaru, outside all of it.
+PLACES = {
+    "ketua_rt": "rt",
+    "pokmas": "rt",
+    "pendamping": "kelurahan",
+    "kelurahan": "kelurahan",
+    "kecamatan": "kecamatan",
+    "city": "kota",
+    "skpd": "kota",
+    "dinsos": "provinsi",
+    "program_officer": None,
+    "auditor": None,
+    "admin": None,
+}
+MARKER_USER = "matrix_target"
+
+
+@dataclass
+class Places:
+    """What the matrix's URLs point at: an in-scope case A (Probebaya, submitted, with
+    documents), an out-of-scope case B (RT Mandiri in Banjarbaru), RTs and a target user."""
+
+    case_a: int
+    case_b: int
+    sha: str
+    rt: str
+    other_rt: str
+    rw: str
+    case_b_subject: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One request of the matrix and the status each role gets."""
+
+    rule: str
+    method: str
+    url: Callable[[Places], str]
+    expect: Callable[[str], int]
+    data: Callable[[Places], dict[str, Any]] = lambda _p: {}
+    multipart: bool = False
+
+
+def everyone(status: int) -> Callable[[str], int]:
+    return lambda role: status
+
+
+def signed_in(status: int) -> Callable[[str], int]:
+    """Anonymous users go to the login page; everyone else gets ``status``."""
+    return lambda role: 302 if role == ANONYMOUS else status
+
+
+def only(roles: tuple[str, ...], status: int, others: int = 403) -> Callable[[str], int]:
+    return lambda role: 302 if role == ANONYMOUS else (status if role in roles else others)
+
+
+def in_scope_b(unscoped: int) -> Callable[[str], int]:
+    """Case B: the unscoped roles reach it (``unscoped``), every scoped role is refused."""
+    return only(UNSCOPED, unscoped)
+
+
+def _csv(places: Places) -> dict[str, Any]:
+    rows = f"code,level,name,parent_code\n{places.rw}.201,rt,RT 201,{places.rw}\n"
+    return {"file": _upload(rows, "wilayah.csv")}
+
+
+MATRIX: tuple[Check, ...] = (
+    Check("/", "GET", lambda p: "/", signed_in(200)),
+    Check("/cases/", "GET", lambda p: "/cases/", signed_in(200)),
+    Check("/cases/<int:case_id>", "GET", lambda p: f"/cases/{p.case_a}", signed_in(200)),
+    Check("/cases/<int:case_id>", "GET", lambda p: f"/cases/{p.case_b}", in_scope_b(200)),
+    Check(
+        "/cases/<int:case_id>/documents/<sha256>",
+        "GET",
+        lambda p: f"/cases/{p.case_a}/documents/{p.sha}",
+        signed_in(200),
+    ),
+    Check(  # not a document of case B: found only by those who may see B at all
+        "/cases/<int:case_id>/documents/<sha256>",
+        "GET",
+        lambda p: f"/cases/{p.case_b}/documents/{p.sha}",
+        in_scope_b(404),
+    ),
+    Check("/login", "GET", lambda p: "/login", everyone(200)),
+    Check(
+        "/login",
+        "POST",
+        lambda p: "/login",
+        everyone(401),
+        lambda p: {"name": MARKER_USER, "password": "salah"},
+    ),
+    Check("/admin/users/", "GET", lambda p: "/admin/users/", only(("admin",), 200)),
+    Check("/admin/regions/", "GET", lambda p: "/admin/regions/", only(("admin",), 200)),
+    Check("/admin/definitions/", "GET", lambda p: "/admin/definitions/", only(("admin",), 200)),
+    Check(
+        "/cases/<int:case_id>/check/<trigger>",
+        "POST",
+        lambda p: f"/cases/{p.case_a}/check/verify",
+        signed_in(200),
+    ),
+    Check(
+        "/cases/<int:case_id>/check/<trigger>",
+        "POST",
+        lambda p: f"/cases/{p.case_b}/check/verify",
+        in_scope_b(409),  # B is a draft: no "verify" there for those who may see it
+    ),
+    Check(
+        "/cases/start",
+        "POST",
+        lambda p: "/cases/start",
+        only(("ketua_rt", "admin"), 302),  # those who act first, and admin
+        lambda p: {"program": "probebaya", "subject": p.rt, "year": "2026"},
+    ),
+    Check(
+        "/cases/start",
+        "POST",
+        lambda p: "/cases/start",
+        only(("admin",), 302),  # the ketua RT's scope is another RT
+        lambda p: {"program": "probebaya", "subject": p.other_rt, "year": "2026"},
+    ),
+    Check(
+        "/cases/bulk",
+        "POST",
+        lambda p: "/cases/bulk",
+        signed_in(200),  # each case is checked on its own; the page reports each result
+        lambda p: {"trigger": "approve_kecamatan", "case_id": [str(p.case_a), str(p.case_b)]},
+    ),
+    Check(
+        "/cases/<int:case_id>/fire/<trigger>",
+        "POST",
+        lambda p: f"/cases/{p.case_b}/fire/verify",
+        in_scope_b(409),
+    ),
+    Check(
+        "/cases/<int:case_id>/fire/<trigger>",
+        "POST",
+        lambda p: f"/cases/{p.case_a}/fire/verify",
+        only(("kelurahan",), 302),
+    ),
+    Check(
+        "/admin/users/create",
+        "POST",
+        lambda p: "/admin/users/create",
+        only(("admin",), 200),
+        lambda p: {"name": "matrix_new", "role": "auditor", "regions": "", "password": ""},
+    ),
+    Check(
+        "/admin/users/password",
+        "POST",
+        lambda p: "/admin/users/password",
+        only(("admin",), 200),
+        lambda p: {"name": MARKER_USER, "password": ""},
+    ),
+    Check(
+        "/admin/users/grant",
+        "POST",
+        lambda p: "/admin/users/grant",
+        only(("admin",), 302),
+        lambda p: {"name": MARKER_USER, "role": "auditor", "region": ""},
+    ),
+    Check(
+        "/admin/users/revoke",
+        "POST",
+        lambda p: "/admin/users/revoke",
+        only(("admin",), 302),
+        lambda p: {"name": MARKER_USER, "role": "auditor", "region": ""},
+    ),
+    Check(
+        "/admin/users/deactivate",
+        "POST",
+        lambda p: "/admin/users/deactivate",
+        only(("admin",), 302),
+        lambda p: {"name": MARKER_USER},
+    ),
+    Check(
+        "/admin/users/activate",
+        "POST",
+        lambda p: "/admin/users/activate",
+        only(("admin",), 302),
+        lambda p: {"name": MARKER_USER},
+    ),
+    Check(
+        "/admin/regions/save",
+        "POST",
+        lambda p: "/admin/regions/save",
+        only(("admin",), 302),
+        lambda p: {"code": f"{p.rw}.200", "level": "rt", "name": "RT 200", "parent": p.rw},
+    ),
+    Check(
+        "/admin/regions/import",
+        "POST",
+        lambda p: "/admin/regions/import",
+        only(("admin",), 302),
+        _csv,
+        multipart=True,
+    ),
+    Check("/language/<code>", "POST", lambda p: "/language/en", everyone(302)),
+    Check("/logout", "POST", lambda p: "/logout", everyone(302)),
+)
+#: Public static files (scripts, styles): no data, no session needed.
+STATIC_RULES = {"/static/<path:filename>", "/static/admin/<path:filename>"}
+
+
+def _rules(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS") and rule.rule not in STATIC_RULES
+    }
+
+
+def test_every_url_of_the_app_is_in_the_role_matrix(web: Flask) -> None:
+    """A new screen or action must say here who may use it (and the matrix test runs it)."""
+    assert _rules(web) - {(c.rule, c.method) for c in MATRIX} == set()
+
+
+@pytest.fixture
+def places(scenario: Scenario, world_programs: None) -> Places:
+    app = scenario.app
+    case_a = scenario.probebaya_case("submitted")
+    banjarbaru_group = next(
+        r["code"] for r in app.regions.list(level="group") if r["code"].startswith("63.72.")
+    )
+    pokmas = "matrix_pokmas_banjarbaru"
+    app.users.add(pokmas, "pokmas", [banjarbaru_group.rsplit(".", 1)[0]])
+    case_b = app.cases.start("rt_mandiri", banjarbaru_group, 2026, pokmas)
+    rw = scenario.rt.rsplit(".", 1)[0]
+    other_rt = next(
+        r["code"]
+        for r in app.regions.list(level="rt")
+        if r["code"].startswith("64.72.") and not r["code"].startswith(rw)
+    )
+    app.users.add(MARKER_USER, "kelurahan", [kelurahan_of(scenario)], PASSWORD)
+    return Places(
+        case_a["id"],
+        case_b["id"],
+        case_a["data"]["minutes"]["sha256"],
+        scenario.rt,
+        other_rt,
+        rw,
+        banjarbaru_group,
+    )
+
+
+@pytest.fixture
+def world_programs(scenario: Scenario) -> None:
+    """Every program published (the scenario has Probebaya only), for case B."""
+    for path in sorted((ROOT / "workflows").glob("*.yaml")):
+        scenario.app.definitions.publish(path, "test")
+
+
+def _user_for(scenario: Scenario, role: str) -> str:
+    """A user holding only ``role``, placed as PLACES says, with the test password."""
+    if role in scenario.users:  # the scenario's demo users sit on case A's chain already
+        scenario.app.users.set_password(scenario.users[role], PASSWORD)
+        return scenario.users[role]
+    level = PLACES[role]
+    kelurahan = kelurahan_of(scenario)
+    region = {"kota": "64.72", "provinsi": "64", "kelurahan": kelurahan, "rt": scenario.rt}
+    name = f"matrix_{role}"
+    scenario.app.users.add(name, role, [region[level]] if level else [], PASSWORD)
+    return name
+
+
+@pytest.mark.parametrize("role", [*BUILTIN_ROLES, ANONYMOUS])
+def test_role_matrix_over_every_screen_and_action(
+    web: Flask, scenario: Scenario, places: Places, role: str
+) -> None:
+    assert set(PLACES) == set(BUILTIN_ROLES)
+    client = web.test_client()
+    if role != ANONYMOUS:
+        login(client, _user_for(scenario, role))
+    present = _rules(web)
+    before = {u["name"]: u for u in scenario.app.users.list()}
+    outcomes = []
+    for check in MATRIX:
+        if (check.rule, check.method) not in present:
+            continue  # a screen another change has not brought in yet
+        url = check.url(places)
+        if check.method == "GET":
+            response = client.get(url)
+        else:
+            token = csrf(client, "/login")  # the session's token, also for anonymous users
+            response = client.post(
+                url,
+                data={"csrf_token": token, **check.data(places)},
+                content_type="multipart/form-data" if check.multipart else None,
+            )
+        expected = check.expect(role)
+        outcomes.append((check.method, url, response.status_code, expected))
+        if response.status_code != expected:
+            continue
+        body = response.get_data(as_text=True)
+        if expected in (403, 404):
+            assert MARKER_USER not in body and places.case_b_subject not in body, url
+        if role == ANONYMOUS and expected == 302 and url != "/language/en":
+            assert "/login" in response.headers["Location"], url
+    assert [o for o in outcomes if o[2] != o[3]] == []
+    if role != "admin":  # every admin action was refused: nothing changed
+        assert {u["name"]: u for u in scenario.app.users.list()} == before
+        assert f"{places.rw}.200" not in {
+            r["code"] for r in scenario.app.regions.list(parent=places.rw)
+        }
