@@ -265,14 +265,15 @@ def seed_scenarios(app: Rukun, year: int, docs_dir: Path) -> dict[str, str]:
             path.write_bytes(demo_pdf(name.replace("_", " ").title()))
         return path
 
-    made: list[int] = []
+    named: dict[str, int] = {}
     for number, spec in enumerate(plan["cases"]):
         subject = region(spec["subject"])
         kecamatan = subject
         while by_code[kecamatan]["level"] != "kecamatan":
             kecamatan = by_code[kecamatan]["parent_code"]
         steps = spec["steps"]
-        case = app.cases.start(spec["program"], subject, year + spec.get("year", 0), steps[0][1])
+        starter = spec.get("starter") or steps[0][1]
+        case = app.cases.start(spec["program"], subject, year + spec.get("year", 0), starter)
         for trigger, user, values, *files in steps:
             filled = {}
             for key, value in values.items():
@@ -280,11 +281,12 @@ def seed_scenarios(app: Rukun, year: int, docs_dir: Path) -> dict[str, str]:
                 if text.startswith("{members:"):
                     text = json.dumps(demo_members(kecamatan, 100 * number + int(text[9:-1])))
                 elif text.startswith("{link:"):
-                    text = json.dumps([made[spec["links"][text[6:-1]]]])
+                    text = json.dumps([named[spec["links"][text[6:-1]]]])
                 filled[key] = text
             attachments = {
                 field: document(name) for field, name in (files[0] if files else {}).items()
             }
             app.cases.fire(case["id"], trigger, user, filled, attachments)
-        made.append(case["id"])
+        if "name" in spec:
+            named[spec["name"]] = case["id"]
     return users
