@@ -1,14 +1,16 @@
 """A Probebaya case carried through the UI in a real browser: the ketua RT records the
 rembug warga and proposes, the kelurahan returns it, the RT resubmits, and the kelurahan,
-kecamatan and city take it to disbursement; the timeline and the diagram follow."""
+kecamatan and city take it to disbursement, the Pokmas implements and accounts for two
+tranches, the residents monitor, the pendamping evaluates and the city closes it; the timeline
+and the diagram follow."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.ui import PASSWORD, act, sign_in
+from tests.browser.ui import PASSWORD, act, saved, sign_in
 from tests.builders import Scenario
 
 
@@ -22,6 +24,8 @@ def test_probebaya_through_the_ui(
         ("b_lurah", "kelurahan", kelurahan),
         ("b_camat", "kecamatan", kecamatan),
         ("b_kota", "city", "64.72"),
+        ("b_pokmas", "pokmas", rt),
+        ("b_pendamping", "pendamping", kelurahan),
     ]:
         scenario.app.users.add(name, role, [region], PASSWORD)
     case = scenario.start()
@@ -88,4 +92,50 @@ def test_probebaya_through_the_ui(
     expect(kota.locator(".rukun-diagram svg")).to_be_visible()
     kota.screenshot(path=str(artifacts / "03-disbursed.png"), full_page=True)
     assert scenario.app.cases.show(case["id"])["state"] == "implementing"
+
+    # implementation, the second tranche after the first LPJ, monitoring by the residents,
+    # evaluation and closing: each by its own role, through the same generated forms
+    pokmas = sign_in(browser, live_url, "b_pokmas")
+    pendamping = sign_in(browser, live_url, "b_pendamping")
+    steps: list[tuple[Page, str, dict[str, str], dict[str, Path]]] = [
+        (
+            pokmas,
+            "report_progress",
+            {"progress_percent": "50", "spent_to_date": "100000000"},
+            {"progress_report": scenario.doc("kemajuan")},
+        ),
+        (
+            pokmas,
+            "submit_lpj",
+            {"lpj_amount": "120000000"},
+            {"lpj_receipts": scenario.doc("lpj-1")},
+        ),
+        (lurah, "accept_lpj", {}, {}),
+        (kota, "disburse_tranche_2", {"tranche_2": "60000000", "tranche_2_date": "2026-06-01"}, {}),
+        (pokmas, "submit_lpj", {"lpj_amount": "60000000"}, {"lpj_receipts": scenario.doc("lpj-2")}),
+        (lurah, "accept_lpj", {}, {}),
+        (
+            pokmas,
+            "complete_implementation",
+            {"progress_percent": "100"},
+            {"lpj_final": scenario.doc("lpj-akhir")},
+        ),
+        (
+            ketua,
+            "record_monitoring",
+            {"monitoring_attendees": "30", "residents_assessment": "satisfied"},
+            {"monitoring_minutes": scenario.doc("monitoring")},
+        ),
+        (pendamping, "evaluate", {"evaluation_result": "good", "evaluation_notes": "Baik"}, {}),
+        (kota, "close", {}, {}),
+    ]
+    for page, trigger, values, files in steps:
+        page.goto(case_url)
+        act(page, trigger, values, files)
+        saved(page)
+    expect(kota.locator(".badge-secondary").first).to_contain_text("Selesai")
+    kota.screenshot(path=str(artifacts / "04-closed.png"), full_page=True)
+    closed = scenario.app.cases.show(case["id"])
+    assert closed["state"] == "closed"
+    assert closed["ledger"]["totals"]["disbursed"] == 180_000_000
     assert scenario.app.cases.verify(case["id"]) == []

@@ -18,7 +18,7 @@ def sign_in(browser: Browser, url: str, name: str) -> Page:
     page.fill("#name", name)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    expect(page.locator("nav")).to_contain_text(name)
+    expect(page.locator("nav.navbar")).to_contain_text(name)
     return page
 
 
