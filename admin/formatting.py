@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import format_date
 
 from admin.auth import current_language
 from engine.money import format_money
@@ -26,6 +27,15 @@ def local_time(value: str | None) -> str:
     return moment.strftime("%d-%m-%Y %H:%M WITA")
 
 
+def local_date(value: Any) -> str:
+    """``2026-01-15`` → ``15 Jan 2026`` (Indonesian) or ``Jan 15, 2026`` (English)."""
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return str(format_date(day, "medium"))
+
+
 def label(value: Any) -> str:
     """A ``{id, en}`` label in the current language."""
     if isinstance(value, dict):
@@ -34,4 +44,6 @@ def label(value: Any) -> str:
 
 
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(rupiah=rupiah, local_time=local_time, label=label)
+    app.jinja_env.filters.update(
+        rupiah=rupiah, local_time=local_time, local_date=local_date, label=label
+    )

@@ -266,3 +266,14 @@ def test_bulk_chunks_answer_json_with_rendered_rows(site: Flask, world: World) -
     assert [r["case_id"] for r in body["results"]] == ids
     assert all(r["ok"] is False and r["reason"] for r in body["results"])  # drafts: not yet
     assert body["html"].count("<tr") == len(ids)
+
+
+def test_dates_and_choices_are_shown_in_the_ui_language(site: Flask, world: World) -> None:
+    case = prolita_at_proposal(world)
+    client = signed_in(site, world, "ketua_rt", case["subject"])
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "1 Feb 2026" in page  # rembug_date 2026-02-01, Indonesian medium date
+    assert "2026-02-01" not in page.split("Riwayat")[0]
+    client.post("/language/en", data={"csrf_token": csrf(client, f"/cases/{case['id']}")})
+    english = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "Feb 1, 2026" in english
