@@ -248,6 +248,8 @@ class CasesView(SignedIn, BaseView):
         values, _uploads = form_values(definition, transition.form_fields, request.form, {})
         options = rukun.cases.triggers(case_id, current_user.name, values)
         option = next(o for o in options if o.trigger == trigger)
+        if not option.permitted:  # guard results are for those who may fire the trigger
+            abort(403)
         view = option_view(option, definition, _lang())
         return jsonify({**view, "html": render_template("rukun/_checks.html", check=view)})
 

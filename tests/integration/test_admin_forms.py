@@ -189,6 +189,11 @@ def test_live_checks_respect_scope_and_csrf(site: Flask, world: World) -> None:
     assert "KUBE" not in response.get_data(as_text=True) or response.status_code == 404
     owner = signed_in(site, world, "dinsos_kota", SAMARINDA)
     assert owner.post(f"/cases/{case['id']}/check/propose", data={}).status_code == 400
+    # in scope but not a role that proposes: no guard results either
+    dinsos = signed_in(site, world, "dinsos", "64")
+    token = csrf(dinsos, "/cases/")
+    refused = dinsos.post(f"/cases/{case['id']}/check/propose", data={"csrf_token": token})
+    assert refused.status_code == 403
 
 
 def test_guard_results_show_which_hold_and_which_wait_for_input(site: Flask, world: World) -> None:
