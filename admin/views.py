@@ -31,6 +31,7 @@ from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
 from engine.language.roles import BUILTIN_ROLES, SUBJECTS
 from engine.runtime.cases import TriggerOption, starter_roles
+from engine.runtime.queries import DEFAULT_SORT
 
 PAGE_SIZE = 50
 
@@ -50,26 +51,16 @@ def _definition(case: dict[str, Any]) -> Definition:
 
 
 class InboxView(SignedIn, AdminIndexView):
-    """Cases where the signed-in user can act now, oldest first, overdue ones marked."""
+    """Cases where the signed-in user can act now, overdue first, then oldest; the engine
+    selects them in SQL and pages them by cursor."""
 
     @expose("/")
     def index(self) -> Any:
-        cases = engine().cases.list(viewer=current_user.name, limit=500)
-        definitions: dict[tuple[str, int], Definition] = {}  # one lookup per version, not per case
-        waiting = []
-        for case in cases:
-            if case["final"]:
-                continue
-            key = (case["program"], case["definition_version"])
-            definition = definitions.get(key) or definitions.setdefault(key, _definition(case))
-            if any(
-                set(t.roles) & current_user.roles
-                for t in definition.transitions_from(case["state"])
-                if not t.any_source
-            ):
-                waiting.append(case)
-        waiting.sort(key=lambda c: (not c["overdue"], c["updated_at"]))
-        return self.render("rukun/inbox.html", cases=waiting)
+        cursor = request.args.get("cursor") or None
+        page = engine().cases.inbox(current_user.name, limit=PAGE_SIZE, cursor=cursor)
+        return self.render(
+            "rukun/inbox.html", cases=page.rows, next_cursor=page.next_cursor, paged=bool(cursor)
+        )
 
 
 class CasesView(SignedIn, BaseView):
@@ -82,8 +73,10 @@ class CasesView(SignedIn, BaseView):
             "region": request.args.get("region") or None,
             "search": request.args.get("q") or None,
         }
+        sort = request.args.get("sort") or DEFAULT_SORT
+        cursor = request.args.get("cursor") or None
         after = request.args.get("after", type=int)
-        rows = engine().cases.list(
+        page = engine().cases.page(
             program=filters["program"],
             state=filters["state"],
             year=filters["year"],
@@ -91,15 +84,25 @@ class CasesView(SignedIn, BaseView):
             search=filters["search"],
             overdue=bool(request.args.get("overdue")),
             viewer=current_user.name,
-            limit=PAGE_SIZE + 1,
+            limit=PAGE_SIZE,
             after_id=after,
+            sort=sort,
+            cursor=cursor,
         )
+        # the query string of this list (filters and sort) without its page
+        query = {
+            key: value
+            for key in ("program", "state", "year", "region", "q", "overdue", "sort")
+            if (value := request.args.get(key))
+        }
         programs = sorted({row["program"] for row in engine().definitions.list()})
         return self.render(
             "rukun/cases.html",
-            cases=rows[:PAGE_SIZE],
-            more=len(rows) > PAGE_SIZE,
-            after=after,
+            cases=page.rows,
+            next_cursor=page.next_cursor,
+            paged=bool(cursor or after),
+            query=query,
+            sort=sort,
             programs=programs,
             filters=filters,
             current_year=dt.date.today().year,

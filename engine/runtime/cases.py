@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, false, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,7 +27,7 @@ from engine.language import Definition, TransitionSpec
 from engine.language.model import FormItem, Label, StateSpec
 from engine.language.roles import SUBJECTS
 from engine.privacy import masked_data, may_see_pii
-from engine.runtime import ledger, signals
+from engine.runtime import ledger, queries, signals
 from engine.runtime.access import Actor
 from engine.runtime.context import Context
 from engine.runtime.forms import clean
@@ -85,16 +85,26 @@ def starter_roles(definition: Definition) -> list[str]:
     )
 
 
-def case_json(case: Case, definition: Definition, now: dt.datetime | None = None) -> dict[str, Any]:
+def case_json(
+    case: Case,
+    definition: Definition,
+    now: dt.datetime | None = None,
+    *,
+    version: DefinitionVersion | None = None,
+    subject_name: str | None = None,
+) -> dict[str, Any]:
+    """The case as every reader sees it. A page of cases passes its ``version`` and
+    ``subject_name`` (looked up once per page) instead of loading them per case."""
     state = definition.state(case.state)
     now = now or utcnow()
+    version = version or case.definition_version
     return {
         "id": case.id,
         "program": case.program,
-        "definition_version": case.definition_version.version,
-        "definition_sha256": case.definition_version.sha256,
+        "definition_version": version.version,
+        "definition_sha256": version.sha256,
         "subject": case.subject_code,
-        "subject_name": case.subject.name,
+        "subject_name": case.subject.name if subject_name is None else subject_name,
         "year": case.year,
         "state": case.state,
         "state_label": state.label.to_json(),
@@ -220,7 +230,7 @@ class Cases:
             query = (
                 select(func.count(Case.id))
                 .where(Case.program == case.program, Case.year == case.year)
-                .where(_within(prefix))
+                .where(queries.within(prefix, self.context.engine.dialect.name))
             )
             if case.id is not None:
                 query = query.where(Case.id != case.id)
@@ -834,69 +844,162 @@ class Cases:
         region: str | None = None,
         search: str | None = None,
         after_id: int | None = None,
+        *,
+        sort: str | None = None,
+        cursor: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Cases, oldest first; with ``viewer``, only those within their region scope;
-        ``overdue``: only those past their state's deadline at ``now`` (default: now);
-        ``region``: within that region (any level); ``search``: a case number, or part of
-        the subject's name, or the start of its code; ``after_id``: the page after that
-        case (keyset paging, no counting)."""
+        """The cases of one :meth:`page`, without the next page's cursor."""
+        return self.page(
+            program=program,
+            state=state,
+            limit=limit,
+            overdue=overdue,
+            viewer=viewer,
+            now=now,
+            year=year,
+            region=region,
+            search=search,
+            after_id=after_id,
+            sort=sort,
+            cursor=cursor,
+        ).rows
+
+    def page(
+        self,
+        program: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        overdue: bool = False,
+        viewer: str | None = None,
+        now: dt.datetime | None = None,
+        year: int | None = None,
+        region: str | None = None,
+        search: str | None = None,
+        after_id: int | None = None,
+        sort: str | None = None,
+        cursor: str | None = None,
+    ) -> queries.Page:
+        """One page of cases in ``sort`` order (a column name, ``-name`` descending; default
+        oldest first by id) and the cursor of the next page. With ``viewer``, only those
+        within their region scope; ``overdue``: only those past their state's deadline at
+        ``now`` (default: now); ``region``: within that region (any level); ``search``: a
+        case number, or part of the subject's name, or the start of its code. ``cursor``
+        (from the previous page) or ``after_id`` (a case id) say where the page starts:
+        keyset paging, no counting, stable under any sort; NULL values sort last."""
+        segments = queries.sort_segments(sort)
+        order = sort or queries.DEFAULT_SORT
+        dialect = self.context.engine.dialect.name
+        now = now or utcnow()
         with self.context.sessions() as session:
-            query = select(Case).order_by(Case.id).limit(limit)
+            query = select(Case)
             if program:
                 query = query.where(Case.program == program)
             if state:
                 query = query.where(Case.state == state)
             if year:
                 query = query.where(Case.year == year)
-            if after_id:
-                query = query.where(Case.id > after_id)
             if region:
                 path = session.scalar(select(Region.path).where(Region.code == region))
                 if path is None:
                     raise NotFound(f"no region {region}")
-                query = query.where(_within(path))
-            if search and search.strip().isdigit():  # a case number
-                query = query.where(Case.id == int(search))
-            elif search:  # part of the subject's name, or the start of its code
-                text = search.strip()
-                query = query.join(Region, Region.code == Case.subject_code).where(
-                    Region.name.ilike(f"%{text}%")
-                    | Case.subject_code.startswith(text, autoescape=True)
-                )
-            now = now or utcnow()
+                query = query.where(queries.within(path, dialect))
+            if search and search.strip():
+                query = query.where(queries.search_filter(search))
             if overdue:
                 query = query.where(Case.due_at < now)
             roles: set[str] | None = None
             if viewer is not None:
                 actor = self.context.actor(session, viewer)
                 roles = actor.roles()
-                scope = self._scope_filter(session, actor)
+                scope = queries.scope_filter(session, actor, dialect)
                 if scope is not None:
                     query = query.where(scope)
-            rows = []
-            for case in session.scalars(query):
-                definition = self.context.definition(case.definition_version)
-                row = case_json(case, definition, now)
-                if not may_see_pii(definition, roles):
-                    row["data"] = masked_data(definition, row["data"])
-                rows.append(row)
-            return rows
+            start = self._start(session, segments, order, cursor, after_id)
+            found, more = queries.page_cases(session, query, segments, start, limit)
+            return self._page(session, found, more, segments, order, roles, now, None)
+
+    def inbox(
+        self,
+        viewer: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> queries.Page:
+        """The cases ``viewer`` can act on now: not final, within the region where they hold
+        a role that may fire a transition (other than a "*" one such as cancel) from the
+        case's state. Overdue first, then oldest ``updated_at``; guards are not evaluated.
+        One SQL query per page, built from the stored definitions."""
+        dialect = self.context.engine.dialect.name
+        with self.context.sessions() as session:
+            actor = self.context.actor(session, viewer)
+            start = queries.Cursor.decode(cursor, queries.INBOX) if cursor else None
+            now = (start.now if start else None) or now or utcnow()
+            versions = queries.published_and_running(session)
+            definitions = [(v.id, self.context.definition(v)) for v in versions]
+            query = select(Case).where(
+                queries.actionable_filter(session, actor, definitions, dialect)
+            )
+            segments = queries.inbox_segments(now)
+            found, more = queries.page_cases(session, query, segments, start, limit)
+            return self._page(
+                session, found, more, segments, queries.INBOX, actor.roles(), now, now
+            )
 
     @staticmethod
-    def _scope_filter(session: Session, actor: Actor) -> Any:
-        """A WHERE clause limiting cases to the actor's regions (None: no limit)."""
-        if any(g.region_code is None for g in actor.grants):
+    def _start(
+        session: Session,
+        segments: Sequence[queries.Segment],
+        order: str,
+        cursor: str | None,
+        after_id: int | None,
+    ) -> queries.Cursor | None:
+        """Where a page of the case list starts: the cursor, or after the case ``after_id``
+        in this order (its sort value looked up once)."""
+        if cursor:
+            return queries.Cursor.decode(cursor, order)
+        if not after_id:
             return None
-        codes = [g.region_code for g in actor.grants if g.region_code]
-        paths = session.scalars(select(Region.path).where(Region.code.in_(codes))).all()
-        if not paths:
-            return false()
-        return or_(*(_within(path) for path in paths))
+        if len(segments) == 1 and segments[0].key is None:  # by id: no lookup needed
+            return queries.Cursor(order, 0, None, after_id)
+        case = session.get(Case, after_id)
+        if case is None:
+            raise NotFound(f"no case {after_id}")
+        segment = next(
+            i
+            for i, s in enumerate(segments)
+            if s.key is None or getattr(case, s.key.key) is not None
+        )
+        return queries.cursor_after(case, segment, segments, order, None)
 
-
-def _within(path: str) -> Any:
-    """Cases whose subject lies in the region with this path (itself or below it)."""
-    return (Case.region_path == path) | Case.region_path.startswith(path + "/", autoescape=True)
+    def _page(
+        self,
+        session: Session,
+        found: Sequence[tuple[Case, int]],
+        more: bool,
+        segments: Sequence[queries.Segment],
+        order: str,
+        roles: set[str] | None,
+        now: dt.datetime,
+        pinned_now: dt.datetime | None,
+    ) -> queries.Page:
+        """The page as ``case_json`` rows, personal data masked unless ``roles`` may see it;
+        definition versions and subjects' names are looked up once for the page."""
+        versions, names = queries.page_lookups(session, [case for case, _ in found])
+        rows = []
+        for case, _segment in found:
+            version = versions[case.definition_version_id]
+            definition = self.context.definition(version)
+            row = case_json(
+                case, definition, now, version=version, subject_name=names[case.subject_code]
+            )
+            if not may_see_pii(definition, roles):
+                row["data"] = masked_data(definition, row["data"])
+            rows.append(row)
+        next_cursor = None
+        if more and found:
+            last, segment = found[-1]
+            next_cursor = queries.cursor_after(last, segment, segments, order, pinned_now).encode()
+        return queries.Page(rows, next_cursor)
 
 
 def _document_hashes(values: Mapping[str, Any]) -> dict[str, str]:

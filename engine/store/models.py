@@ -140,6 +140,16 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_program_state", "program", "state"),
         Index("ix_cases_program_year", "program", "year"),
+        # scope filters: prefix LIKE on PostgreSQL needs the pattern operator class
+        Index(
+            "ix_cases_region_path",
+            "region_path",
+            postgresql_ops={"region_path": "varchar_pattern_ops"},
+        ),
+        # the list sorted by last change, and the inbox (oldest change first)
+        Index("ix_cases_updated_at", "updated_at", "id"),
+        # the inbox: (definition version, state) pairs a role may act on
+        Index("ix_cases_definition_version_state", "definition_version_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -147,7 +157,7 @@ class Case(Base):
     definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
     subject_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     #: The subject region's path, copied at start so scope filters need no join.
-    region_path: Mapped[str] = mapped_column(String(800), index=True)
+    region_path: Mapped[str] = mapped_column(String(800))
     year: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
