@@ -879,5 +879,28 @@ def demo(ctx: click.Context, year: int | None, serve: bool, host: str, port: int
     ctx.invoke(server, host=host, port=port)
 
 
+@main.command()
+@click.option(
+    "--cases", type=int, default=100_000, show_default=True, help="How many cases to seed."
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def bench(cases: int, pytest_args: tuple[str, ...]) -> None:
+    """Run the benchmarks in benchmarks/ (a source checkout with the test extras): the case
+    list and inbox on seeded cases, on SQLite and on PostgreSQL when
+    RUKUN_TEST_DATABASE_URL is set; prints engine / raw-database ratios."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+    if not folder.is_dir():
+        raise click.UsageError(f"no benchmarks at {folder} (run from a source checkout)")
+    command = [sys.executable, "-m", "pytest", str(folder), "-p", "no:xdist", "-q"]
+    environment = {**os.environ, "RUKUN_BENCH_CASES": str(cases)}
+    done = subprocess.run([*command, *pytest_args], cwd=folder.parent, env=environment)
+    raise SystemExit(done.returncode)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -154,8 +154,8 @@ def within(path: str, dialect: str) -> ColumnElement[bool]:
             column = Case.region_path.concat("")
         # codes are digits and dots: "<path>/..." sorts after "<path>/" and before "<path>0"
         return or_(column == path, and_(column > path + "/", column < path + "0"))
-    escaped = path.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return or_(column == path, column.like(escaped + "/%", escape="/"))
+    escaped = path.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return or_(column == path, column.like(escaped + "/%", escape="!"))
 
 
 def region_paths(session: Session, codes: Iterable[str]) -> dict[str, str]:

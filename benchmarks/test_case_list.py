@@ -1,0 +1,229 @@
+"""The case list and the inbox at 100k cases, against the raw-database floor.
+
+Seeds 100,000 cases of the four programs over the demo regions with SQLAlchemy Core (valid
+definition versions, subjects, states and deadlines), on SQLite and, when
+``RUKUN_TEST_DATABASE_URL`` is set, on PostgreSQL. Each measurement times one engine call
+(a page of 50) with pytest-benchmark and the floor: the SELECTs on ``cases`` that call
+sent, run again with the same parameters straight on the driver's cursor (no ORM, no
+JSON, no actor or definition lookups). The summary prints engine / floor per measurement.
+Run with ``rukun bench`` (or ``pytest benchmarks -p no:xdist``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.engine import make_url
+
+from engine.language.model import StateSpec
+from engine.language.roles import SUBJECTS
+from engine.runtime import Rukun
+from engine.runtime.queries import Cursor
+from engine.settings import Settings
+from engine.store.models import Case, DefinitionVersion, Region
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = int(os.environ.get("RUKUN_BENCH_CASES", "100000"))
+PAGE = 50
+POSTGRES_URL = os.environ.get("RUKUN_TEST_DATABASE_URL")
+NOW = dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Seeded:
+    app: Rukun
+    backend: str
+    city: str  # a city user (Samarinda)
+    kelurahan: str  # a kelurahan user in Samarinda
+    kelurahan_code: str
+    search: str  # part of many subjects' names
+
+
+def _postgres_url() -> str:
+    assert POSTGRES_URL is not None
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS rukun_bench CASCADE"))
+        connection.execute(text("CREATE SCHEMA rukun_bench"))
+    admin.dispose()
+    url = make_url(POSTGRES_URL).update_query_dict({"options": "-csearch_path=rukun_bench"})
+    return url.render_as_string(hide_password=False)
+
+
+def seed(app: Rukun, count: int) -> None:
+    """``count`` cases spread over the four programs' subjects, states, years and times."""
+    rng = random.Random(20261125)
+    with app.context.sessions() as session:
+        versions = list(session.scalars(select(DefinitionVersion)))
+        regions = list(session.scalars(select(Region)))
+    plans = []
+    for version in versions:
+        definition = app.context.definition(version)
+        level = SUBJECTS[definition.subject]
+        subjects = [
+            r
+            for r in regions
+            if r.level == level
+            and (not definition.regions or set(definition.regions) & set(r.ancestor_codes))
+        ]
+        plans.append((version, definition, subjects))
+    rows = []
+    for _ in range(count):
+        version, definition, subjects = rng.choice(plans)
+        subject = rng.choice(subjects)
+        state = rng.choice(definition.states)
+        updated = NOW - dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))
+        rows.append(
+            {
+                "program": version.program,
+                "definition_version_id": version.id,
+                "subject_code": subject.code,
+                "region_path": subject.path,
+                "year": rng.randrange(2024, 2028),
+                "state": state.name,
+                "data": {},
+                "version": 1,
+                "created_at": updated - dt.timedelta(days=rng.randrange(90)),
+                "created_by": "bench",
+                "updated_at": updated,
+                "state_entered_at": updated,
+                "due_at": _due(state, updated),
+            }
+        )
+    with app.engine.begin() as connection:
+        for start in range(0, len(rows), 10_000):
+            connection.execute(insert(Case), rows[start : start + 10_000])
+
+
+def _due(state: StateSpec, entered: dt.datetime) -> dt.datetime | None:
+    """The state's deadline; working days approximated as 7/5 calendar days (the holiday
+    calendar only covers recent years, the seeded cases go back two)."""
+    if state.deadline is None:
+        return None
+    days = state.deadline.days or (state.deadline.working_days or 0) * 7 // 5
+    return entered + dt.timedelta(days=days)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
+    folder = tmp_path_factory.mktemp(f"bench-{request.param}")
+    url = f"sqlite:///{folder / 'rukun.sqlite'}" if request.param == "sqlite" else _postgres_url()
+    app = Rukun(Settings.from_env({"RUKUN_DATABASE_URL": url, "RUKUN_STORAGE": str(folder)}))
+    app.upgrade()
+    for path in sorted((ROOT / "workflows").glob("*.yaml")):
+        app.definitions.publish(path, "bench")
+    app.regions.load_demo()
+    started = time.perf_counter()
+    seed(app, CASES)
+    print(f"\nseeded {CASES} cases on {request.param} in {time.perf_counter() - started:.1f}s")
+    kelurahan = sorted(
+        r["code"] for r in app.regions.list(level="kelurahan") if r["code"].startswith("64.72.")
+    )[0]
+    app.users.add("bench_city", "city", ["64.72"])
+    app.users.add("bench_kelurahan", "kelurahan", [kelurahan])
+    yield Seeded(app, request.param, "bench_city", "bench_kelurahan", kelurahan, "RW 002")
+    app.close()
+
+
+@contextmanager
+def captured(app: Rukun) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECTs on cases an engine call sends, with their driver-level parameters."""
+    found: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if "FROM cases" in statement and "LIMIT" in statement:
+            found.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        yield found
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+
+
+def floor(app: Rukun, statements: list[tuple[str, Any]], rounds: int = 30) -> float:
+    """Median seconds to run ``statements`` on a raw driver cursor and fetch every row."""
+    connection = app.engine.raw_connection()
+    try:
+        times = []
+        for _ in range(rounds + 2):
+            started = time.perf_counter()
+            cursor = connection.cursor()
+            for statement, parameters in statements:
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+            cursor.close()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times[2:])
+    finally:
+        connection.close()
+
+
+def deep_cursor(seeded: Seeded, sort_column: str, offset: int) -> str:
+    """The cursor after the ``offset``-th case of the city's list sorted by descending
+    ``sort_column`` (found once with OFFSET, as a user paging that far would have)."""
+    app = seeded.app
+    with app.context.sessions() as session:
+        case = session.scalar(
+            select(Case)
+            .where(Case.region_path.startswith("64/64.72/"))
+            .order_by(getattr(Case, sort_column).desc(), Case.id.desc())
+            .offset(offset)
+            .limit(1)
+        )
+        assert case is not None
+        return Cursor(f"-{sort_column}", 0, getattr(case, sort_column), case.id).encode()
+
+
+def _deep_page(seeded: Seeded) -> Callable[[], Any]:
+    cursor = deep_cursor(seeded, "updated_at", CASES // 5)
+    return lambda: seeded.app.cases.page(
+        viewer=seeded.city, limit=PAGE, sort="-updated_at", cursor=cursor
+    )
+
+
+MEASUREMENTS: dict[str, Callable[[Seeded], Callable[[], Any]]] = {
+    "list first page": lambda s: lambda: s.app.cases.page(viewer=s.city, limit=PAGE),
+    "list filtered (program+state+kelurahan)": lambda s: (
+        lambda: s.app.cases.page(
+            viewer=s.city,
+            limit=PAGE,
+            program="probebaya",
+            state="submitted",
+            region=s.kelurahan_code,
+        )
+    ),
+    "list deep page by -updated_at": lambda s: _deep_page(s),
+    "list search": lambda s: lambda: s.app.cases.page(viewer=s.city, limit=PAGE, search=s.search),
+    "inbox kelurahan user": lambda s: lambda: s.app.cases.inbox(s.kelurahan, limit=PAGE),
+    "inbox city user": lambda s: lambda: s.app.cases.inbox(s.city, limit=PAGE),
+}
+
+
+@pytest.mark.parametrize("name", list(MEASUREMENTS))
+def test_case_queries(
+    benchmark: BenchmarkFixture, seeded: Seeded, name: str, bench_results: list[Any]
+) -> None:
+    call = MEASUREMENTS[name](seeded)
+    call()  # definitions parsed, caches warm
+    with captured(seeded.app) as statements:
+        page = call()
+    assert page.rows, f"{name}: the seeded data should give a non-empty page"
+    raw = floor(seeded.app, statements)
+    benchmark.pedantic(call, rounds=30, iterations=1, warmup_rounds=2)
+    assert benchmark.stats is not None
+    engine = benchmark.stats.stats.median
+    bench_results.append((seeded.backend, name, engine, raw, len(page.rows)))
