@@ -438,7 +438,7 @@ MATRIX: tuple[Check, ...] = (
         "/cases/<int:case_id>/check/<trigger>",
         "POST",
         lambda p: f"/cases/{p.case_a}/check/verify",
-        signed_in(200),
+        only(("kelurahan",), 200),  # guard results only for a role that may fire it
     ),
     Check(
         "/cases/<int:case_id>/check/<trigger>",
