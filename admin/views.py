@@ -161,6 +161,7 @@ class CasesView(SignedIn, BaseView):
         kwargs.setdefault("startable", _startable)
         kwargs.setdefault("guard_title", lambda name: guard_title(name, _lang()))
         kwargs.setdefault("role_title", _role_title)
+        kwargs.setdefault("filter_choices", _filter_choices)
         return super().render(template, **kwargs)
 
     @expose("/<int:case_id>")
@@ -279,6 +280,28 @@ class CasesView(SignedIn, BaseView):
 def _role_title(definition: Definition, role: str) -> str:
     spec = definition.roles.get(role) or BUILTIN_ROLES.get(role)
     return spec.label.get(_lang()) if spec is not None else role
+
+
+def _filter_choices() -> dict[str, Any]:
+    """What the case list's filters offer: published programs by title, each program's states
+    by label, and the kota / kecamatan / kelurahan inside the user's region scope."""
+    rukun = engine()
+    programs = []
+    for program in sorted(
+        {row["program"] for row in rukun.definitions.list() if row["status"] == "published"}
+    ):
+        definition = rukun.definitions.get(program)[1]
+        states = [(state.name, state.label.get(_lang())) for state in definition.states]
+        programs.append((program, definition.title.get(_lang()), states))
+    with rukun.context.sessions() as session:
+        codes = [g.region_code for g in rukun.context.actor(session, current_user.name).grants]
+    regions = [
+        region
+        for level in ("kota", "kecamatan", "kelurahan")
+        for region in rukun.regions.within(codes, level)
+    ]
+    regions.sort(key=lambda region: region["code"])
+    return {"programs": programs, "regions": regions}
 
 
 def _startable() -> list[dict[str, Any]]:

@@ -282,3 +282,23 @@ def test_dates_and_choices_are_shown_in_the_ui_language(site: Flask, world: Worl
     client.post("/language/en", data={"csrf_token": csrf(client, f"/cases/{case['id']}")})
     english = client.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert "Feb 1, 2026" in english
+
+
+def test_list_filters_offer_titles_state_labels_and_regions_in_scope(
+    site: Flask, world: World
+) -> None:
+    rt = world.rts(SAMARINDA)[0]
+    kelurahan = world.ancestor(rt, "kelurahan")
+    other = next(
+        code
+        for code, region in world.regions.items()
+        if region["level"] == "kelurahan" and code != kelurahan and code.startswith(SAMARINDA)
+    )
+    client = signed_in(site, world, "kelurahan", kelurahan)
+    page = client.get("/cases/?program=probebaya").get_data(as_text=True)
+    assert ">Probebaya" in page  # the program's title, not only its code
+    assert '<option value="submitted" >Usulan di kelurahan</option>' in page
+    assert 'value="rembug_held"' in page and 'value="proposed"' not in page  # KUBE's states
+    regions = page.split('id="filter-regions"')[1].split("</datalist>")[0]
+    assert f'value="{kelurahan}"' in regions
+    assert f'value="{other}"' not in regions  # outside the user's scope
