@@ -42,6 +42,18 @@ def member_rows(members: list[dict[str, str]]) -> dict[str, str]:
     }
 
 
+def propose(client: FlaskClient, case: dict[str, Any], members: list[dict[str, str]]) -> Any:
+    """Submit the KUBE proposal form with ``members`` typed as rows."""
+    data = {
+        "csrf_token": csrf(client, f"/cases/{case['id']}"),
+        "expected_version": str(case["version"]),
+        "kube_name": "KUBE Mawar",
+        "business_type": "food_stall",
+        **member_rows(members),
+    }
+    return client.post(f"/cases/{case['id']}/fire/propose", data=data)
+
+
 def kube_case(world: World) -> tuple[dict[str, Any], str]:
     group = world.groups(SAMARINDA)[0]
     office = world.user("dinsos_kota", SAMARINDA)
@@ -56,14 +68,7 @@ def test_kube_members_are_entered_as_rows_not_json(site: Flask, world: World) ->
     assert len(re.findall(r'name="members-\d+-nik"', page)) == 10
     assert 'textarea class="form-control" id="propose-members"' not in page
     members = kube_members(world.ancestor(group, "kecamatan"), 1)
-    data = {
-        "csrf_token": csrf(client, f"/cases/{case['id']}"),
-        "expected_version": str(case["version"]),
-        "kube_name": "KUBE Mawar",
-        "business_type": "food_stall",
-        **member_rows(members),
-    }
-    response = client.post(f"/cases/{case['id']}/fire/propose", data=data)
+    response = propose(client, case, members)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     stored = world.app.cases.show(case["id"], world.user("dinsos", "64"))  # may see NIKs
     assert stored["state"] == "proposed"
@@ -75,14 +80,7 @@ def test_a_bad_row_is_refused_and_every_row_typed_is_kept(site: Flask, world: Wo
     client = signed_in(site, world, "dinsos_kota", SAMARINDA)
     members = kube_members(world.ancestor(group, "kecamatan"), 1)
     members[3]["nik"] = "1234"
-    data = {
-        "csrf_token": csrf(client, f"/cases/{case['id']}"),
-        "expected_version": str(case["version"]),
-        "kube_name": "KUBE Mawar",
-        "business_type": "food_stall",
-        **member_rows(members),
-    }
-    response = client.post(f"/cases/{case['id']}/fire/propose", data=data)
+    response = propose(client, case, members)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "members[3].nik" in page
