@@ -3,6 +3,8 @@ separators, guards checked as the user types, and bulk actions sent in chunks.""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
@@ -300,3 +302,29 @@ def test_list_filters_offer_titles_state_labels_and_regions_in_scope(
     regions = page.split('id="filter-regions"')[1].split("</datalist>")[0]
     assert f'value="{kelurahan}"' in regions
     assert f'value="{other}"' not in regions  # outside the user's scope
+
+
+def test_the_export_holds_every_filtered_case_in_scope_and_nothing_else(
+    site: Flask, world: World
+) -> None:
+    rts = world.rts(SAMARINDA)
+    kelurahan = world.ancestor(rts[0], "kelurahan")
+    inside = [rt for rt in rts if rt.startswith(kelurahan + ".")]
+    outside = [rt for rt in rts if not rt.startswith(kelurahan + ".")][:2]
+    ids = {
+        rt: world.app.cases.start("probebaya", rt, 2026, world.user("ketua_rt", rt))["id"]
+        for rt in inside + outside
+    }
+    client = signed_in(site, world, "kelurahan", kelurahan)
+    response = client.get("/cases/export.csv?program=probebaya&sort=-id")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [int(r["id"]) for r in rows] == sorted((ids[rt] for rt in inside), reverse=True)
+    assert rows[0]["state_label"] == "Persiapan rembug warga"
+    filtered = client.get(f"/cases/export.csv?q={inside[0]}").get_data(as_text=True)
+    assert [int(r["id"]) for r in csv.DictReader(io.StringIO(filtered))] == [ids[inside[0]]]
+    # a user of another kelurahan gets none of these
+    other = signed_in(site, world, "kelurahan", world.ancestor(outside[0], "kelurahan"))
+    theirs = csv.DictReader(io.StringIO(other.get("/cases/export.csv").get_data(as_text=True)))
+    assert {int(r["id"]) for r in theirs}.isdisjoint(ids[rt] for rt in inside)

@@ -409,6 +409,7 @@ def _csv(places: Places) -> dict[str, Any]:
 MATRIX: tuple[Check, ...] = (
     Check("/", "GET", lambda p: "/", signed_in(200)),
     Check("/cases/", "GET", lambda p: "/cases/", signed_in(200)),
+    Check("/cases/export.csv", "GET", lambda p: "/cases/export.csv", signed_in(200)),
     Check("/cases/<int:case_id>", "GET", lambda p: f"/cases/{p.case_a}", signed_in(200)),
     Check("/cases/<int:case_id>", "GET", lambda p: f"/cases/{p.case_b}", in_scope_b(200)),
     Check(
