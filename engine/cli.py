@@ -726,7 +726,9 @@ def case_list(
     as_json: bool,
 ) -> None:
     """List cases."""
-    rows = rukun_app().cases.list(program, state, limit, overdue, viewer)
+    rows = rukun_app().cases.list(
+        program=program, state=state, limit=limit, overdue=overdue, viewer=viewer
+    )
     emit(
         rows,
         as_json,

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -73,6 +73,23 @@ class TriggerOption:
             "form": [{"field": f.field, "required": f.required} for f in self.form],
             "permitted": self.permitted,
         }
+
+
+class CaseQuery(TypedDict, total=False):
+    """The arguments of :meth:`Cases.page` (filters, scope, paging, sort)."""
+
+    program: str | None
+    state: str | None
+    limit: int
+    overdue: bool
+    viewer: str | None
+    now: dt.datetime | None
+    year: int | None
+    region: str | None
+    search: str | None
+    after_id: int | None
+    sort: str | None
+    cursor: str | None
 
 
 def starter_roles(definition: Definition) -> list[str]:
@@ -832,37 +849,9 @@ class Cases:
             permitted,
         )
 
-    def list(
-        self,
-        program: str | None = None,
-        state: str | None = None,
-        limit: int = 200,
-        overdue: bool = False,
-        viewer: str | None = None,
-        now: dt.datetime | None = None,
-        year: int | None = None,
-        region: str | None = None,
-        search: str | None = None,
-        after_id: int | None = None,
-        *,
-        sort: str | None = None,
-        cursor: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """The cases of one :meth:`page`, without the next page's cursor."""
-        return self.page(
-            program=program,
-            state=state,
-            limit=limit,
-            overdue=overdue,
-            viewer=viewer,
-            now=now,
-            year=year,
-            region=region,
-            search=search,
-            after_id=after_id,
-            sort=sort,
-            cursor=cursor,
-        ).rows
+    def list(self, **query: Unpack[CaseQuery]) -> list[dict[str, Any]]:
+        """The cases of one :meth:`page` (same arguments), without the next page's cursor."""
+        return self.page(**query).rows
 
     def page(
         self,
