@@ -576,6 +576,7 @@ class Cases:
                         "case_id": case_id,
                         "ok": True,
                         "state": moved["state"],
+                        "state_label": moved["state_label"],
                         "version": moved["version"],
                         "error": None,
                     }
@@ -586,6 +587,7 @@ class Cases:
                         "case_id": case_id,
                         "ok": False,
                         "state": None,
+                        "state_label": None,
                         "version": None,
                         "error": error.to_json(),
                     }

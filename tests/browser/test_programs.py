@@ -265,6 +265,9 @@ def test_bulk_action_shows_progress_and_a_result_per_case(
     )
     expect(progress.locator("tbody tr")).to_have_count(len(ids))
     expect(progress.locator("tbody tr.table-danger")).to_contain_text(str(ids[0]))
+    expect(progress.locator("tbody tr.table-success").first).to_contain_text(
+        "Direkomendasikan kecamatan"
+    )
     expect(progress.locator(".rukun-progress-done")).to_be_visible()
     camat.screenshot(path=str(artifacts / "13-bulk-progress.png"), full_page=True)
     assert [state_of(world, case_id) for case_id in ids] == ["submitted"] + ["recommended"] * (
