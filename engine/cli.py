@@ -876,8 +876,15 @@ def demo(ctx: click.Context, year: int | None, serve: bool, host: str, port: int
     if server is None:
         return
     click.echo("\nsign in with (passwords are new on every run):")
+    grants = {
+        user["name"]: ", ".join(
+            f"{g['role']} @ {g['region_name'] or g['region']}" if g["region"] else f"{g['role']}"
+            for g in user["grants"]
+        )
+        for user in app.users.list()
+    }
     for name, password in demo_passwords(app).items():
-        click.echo(f"  {name:<24} {password}")
+        click.echo(f"  {name:<24} {password:<14} {grants.get(name, '')}")
     ctx.invoke(server, host=host, port=port)
 
 
