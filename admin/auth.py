@@ -42,10 +42,11 @@ def engine() -> Rukun:
 
 
 class Operator(UserMixin):
-    """The signed-in user: a name and the roles they hold (scope is checked by the engine)."""
+    """The signed-in user: a name and the roles they hold (scope is checked by the engine).
+    The session keeps ``<credential stamp>:<name>``, so a new password ends other sessions."""
 
-    def __init__(self, name: str, roles: set[str]) -> None:
-        self.id = name
+    def __init__(self, name: str, roles: set[str], stamp: str) -> None:
+        self.id = f"{stamp}:{name}"
         self.name = name
         self.roles = roles
 
@@ -64,13 +65,24 @@ def current_language() -> str:
     return language if language in LANGUAGES else "id"
 
 
-def load_operator(name: str) -> Operator | None:
+def operator(name: str) -> Operator | None:
+    """The active user ``name`` with their roles and current credential stamp."""
+    stamp = engine().users.credential_stamp(name)
+    if stamp is None:
+        return None
     with engine().context.sessions() as db:
         try:
             actor = engine().context.actor(db, name)
         except NotFound:
             return None
-    return Operator(actor.name, actor.roles())
+    return Operator(actor.name, actor.roles(), stamp)
+
+
+def load_operator(session_id: str) -> Operator | None:
+    """The user of a session, if it was made with their current password."""
+    stamp, _, name = session_id.partition(":")
+    found = operator(name)
+    return found if found is not None and found.id == f"{stamp}:{name}" else None
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -79,9 +91,9 @@ def login() -> Any:
     if form.validate_on_submit():
         name = form.name.data.strip() if form.name.data else ""
         if engine().users.check_password(name, form.password.data or ""):
-            operator = load_operator(name)
-            if operator is not None:
-                login_user(operator)
+            signed_in = operator(name)
+            if signed_in is not None:
+                login_user(signed_in)
                 target = request.args.get("next", "")
                 return redirect(
                     target if target.startswith("/") and not target.startswith("//") else "/"

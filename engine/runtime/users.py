@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -164,6 +165,16 @@ class Users:
                     grant["region_name"] = names.get(grant["region"]) if grant["region"] else None
                 rows.append(row)
             return rows
+
+    def credential_stamp(self, name: str) -> str | None:
+        """A short fingerprint of the user's current password hash (None for an unknown,
+        inactive or password-less user): a web session made with it ends once the password
+        changes."""
+        with self.context.sessions() as session:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None or not user.active or not user.password_hash:
+                return None
+            return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
     def check_password(self, name: str, password: str) -> bool:
         """True if the user exists, is active and the password matches."""

@@ -410,3 +410,23 @@ def test_case_list_pages_without_counting(scenario: Scenario) -> None:
     first = scenario.app.cases.list(limit=2)
     rest = scenario.app.cases.list(limit=2, after_id=first[-1]["id"])
     assert [c["id"] for c in first + rest] == [c["id"] for c in cases]
+
+
+def test_a_new_password_or_deactivation_ends_existing_sessions(
+    web: Flask, scenario: Scenario
+) -> None:
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client = web.test_client()
+    login(client, name)
+    assert client.get("/").status_code == 200
+    scenario.app.users.set_password(name, "kata-sandi-baru-sekali")
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    fresh = web.test_client()
+    token = csrf(fresh, "/login")
+    fresh.post(
+        "/login", data={"name": name, "password": "kata-sandi-baru-sekali", "csrf_token": token}
+    )
+    assert fresh.get("/").status_code == 200
+    scenario.app.users.set_active(name, False)
+    assert fresh.get("/").status_code == 302
