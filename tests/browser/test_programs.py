@@ -168,6 +168,9 @@ def test_rt_mandiri_upstream_and_downstream_groups(
     skpd.goto(f"{live_world}/cases/{upstream}")
     act(skpd, "evaluate", {"evaluation_result": "growing", "evaluation_notes": "Panen kedua"})
     saved(skpd)
+    expect(skpd.locator("li", has_text="dirujuk sebagai kelompok hulu pemasok")).to_contain_text(
+        f"Kasus {downstream}"
+    )
     skpd.screenshot(path=str(artifacts / "11-rt-mandiri-evaluated.png"), full_page=True)
     assert state_of(world, upstream) == "evaluated"
     assert state_of(world, downstream) == "proposed"
