@@ -115,12 +115,21 @@ def field_present(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
 )
 def amount_between(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     """A numeric field (or ledger total) lies within [min, max] (both inclusive, either may
-    be omitted)."""
+    be omitted). A bound that is written but names an empty field does not hold: no limit
+    is never assumed."""
     name = args["field"]
     value = context.resolve(name)
     low = context.resolve(args.get("min"))
     high = context.resolve(args.get("max"))
-    ok = value is not None and (low is None or value >= low) and (high is None or value <= high)
+    unset = (args.get("min") is not None and low is None) or (
+        args.get("max") is not None and high is None
+    )
+    ok = (
+        not unset
+        and value is not None
+        and (low is None or value >= low)
+        and (high is None or value <= high)
+    )
     return Outcome(
         bool(ok),
         {

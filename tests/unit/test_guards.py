@@ -269,6 +269,17 @@ def test_an_omitted_bound_and_a_missing_value_are_shown_as_a_dash() -> None:
     assert outcome.message.en == "Budget must be between - and Rp 150.000.000 (is -)"
 
 
+def test_a_bound_naming_an_empty_field_does_not_hold() -> None:
+    fields = MONEY[:-1] + ", ceiling: {type: money}}"
+    guard = "[{amount_between: {field: budget, max: ceiling}}]"
+    [unset] = run_guards(guard, {"budget": 350_000_000}, fields=fields)
+    assert unset.ok is False  # not "no limit"
+    assert unset.message is not None
+    assert unset.message.en == "Budget must be between - and - (is Rp 350.000.000)"
+    [held] = run_guards(guard, {"budget": 350_000_000, "ceiling": 400_000_000}, fields=fields)
+    assert held.ok is True
+
+
 def test_sum_lte_shows_the_total_and_the_limit_in_rupiah() -> None:
     [outcome] = run_guards(
         "[{sum_lte: {fields: [first, second], max: params.ceiling}}]",
