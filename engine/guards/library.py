@@ -9,6 +9,7 @@ from typing import Any
 from engine.guards.expressions import evaluate
 from engine.guards.registry import ArgPath, GuardContext, Outcome, Param, Scope, guard, hint
 from engine.language.model import NUMERIC_TYPES, Label
+from engine.language.roles import LEVELS, level_rank
 from engine.money import format_money
 from engine.privacy import mask
 
@@ -188,6 +189,21 @@ def sum_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     )
 
 
+def _check_count_level(args: Mapping[str, Any], scope: Scope) -> list[tuple[ArgPath, str]]:
+    """Cases are counted per region at ``level``: it must contain the subjects."""
+    level = args.get("level", "kota")
+    subject = scope.subject_level
+    if subject is None or level not in LEVELS or level_rank(level) <= level_rank(subject):
+        return []
+    return [
+        (
+            ("level",),
+            f"cases are counted per {level}, but this program's subjects are {subject}s, "
+            f"which no {level} contains (use {subject} or a wider level)",
+        )
+    ]
+
+
 @guard(
     "count_lte",
     params={
@@ -196,6 +212,7 @@ def sum_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
         "states": Param("states", required=False),
         "key": Param("enum", required=False, default="region", choices=("region", "year")),
     },
+    check=_check_count_level,
     message=Label(
         "Kuota penuh: {count} kasus program ini tahun {year} di wilayah {region} (maksimum {max})",
         "Quota reached: {count} cases of this program in {year} in region {region} (maximum {max})",

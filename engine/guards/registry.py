@@ -44,6 +44,8 @@ class Scope:
     states: frozenset[str]
     triggers: frozenset[str]
     roles: frozenset[str]
+    #: The region level of the program's subjects (``rt``, ``group``...), when known.
+    subject_level: str | None = None
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,7 @@ class _Checker:
             states=state_names,
             triggers=self.trigger_names(data.get("transitions")),
             roles=frozenset(roles),
+            subject_level=SUBJECTS.get(subject) if known(subject, SUBJECTS) else None,
         )
         transitions = self.transitions(data.get("transitions", []), states, scope)
         start_form = self.form(data.get("start_form", []), ("start_form",), scope)
