@@ -74,10 +74,13 @@ def fold(entries: Iterable[Mapping[str, Any]]) -> LedgerState:
     for entry in entries:
         state.entries.append(entry)
         kind = entry["kind"]
-        if kind == "budget":
+        if kind in ("budget", "budget_cleared"):
             if entry["seq"] != budget_seq:  # a new RAB replaces the previous one
                 state.lines, budget_seq = [], entry["seq"]
-            state.lines.append({"description": entry["description"], "amount": entry["amount"]})
+            if kind == "budget":
+                state.lines.append(
+                    {"description": entry["description"], "amount": entry["amount"]}
+                )
         elif kind == "approval":
             state.approved = entry["amount"]
         elif kind == "tranche":
@@ -105,6 +108,8 @@ def plan(
     amount = int(data.get(posting.amount) or 0) if posting.amount else 0
     if posting.post == "budget":
         lines = data.get(posting.lines or "") or []
+        if not lines:  # an empty RAB replaces the previous one too
+            return [{"kind": "budget_cleared", "amount": 0}]
         return [
             {
                 "kind": "budget",
