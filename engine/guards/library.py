@@ -245,7 +245,7 @@ def count_lte(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
 )
 def expr(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     """A safe expression over the case's fields, ``params``, ``case.year`` and ``case.region``."""
-    fields = {name: context.data.get(name) for name in context.fields}
+    fields = {name: context.field_value(name) for name in context.fields}
     case = {"year": context.case.get("year"), "region": context.case.get("region")}
     result = evaluate(
         args["expression"], fields, context.params, case, context.today, context.ledger

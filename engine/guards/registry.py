@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from difflib import get_close_matches
 from typing import Any, TypeGuard
 
@@ -82,7 +83,19 @@ class GuardContext:
                 return lookup_param(self.params, value)
             if value.startswith("ledger."):
                 return self.ledger.get(value[len("ledger.") :], 0)
-            return self.data.get(value)
+            return self.field_value(value)
+        return value
+
+    def field_value(self, name: str) -> Any:
+        """A field's current value as a guard compares it: ``decimal`` fields (stored as
+        exact text) as :class:`~decimal.Decimal`."""
+        value = self.data.get(name)
+        spec = self.fields.get(name)
+        if spec is not None and spec.type == "decimal" and isinstance(value, str):
+            try:
+                return Decimal(value)
+            except InvalidOperation:
+                return None
         return value
 
     def label(self, field_name: str, lang: str) -> str:

@@ -473,3 +473,17 @@ def test_approved_by_does_not_count_starting_the_case() -> None:
     fired = [*start, {"trigger": "go", "role": "ketua_rt", "kind": "transition"}]
     [outcome] = evaluate_guards([spec], context({}, history=fired))
     assert outcome.ok is True
+
+
+def test_decimal_fields_are_compared_as_numbers() -> None:
+    fields = "{area: {type: decimal, label: {id: Luas, en: Area}}}"
+    [inside] = run_guards(
+        "[{amount_between: {field: area, min: 0.5, max: 2.5}}]", {"area": "1.25"}, fields=fields
+    )
+    assert inside.ok is True
+    [outside] = run_guards(
+        "[{amount_between: {field: area, max: 1}}]", {"area": "1.25"}, fields=fields
+    )
+    assert outside.ok is False
+    [expression] = run_guards('[{expr: "area > 1"}]', {"area": "1.25"}, fields=fields)
+    assert expression.ok is True
