@@ -404,9 +404,11 @@ def evaluate_guards(
             template = spec.message or guard_type.message
             message = template.format(**outcome.values)
             if "error" in outcome.values and spec.message is None:
+                # the default message's placeholders have no values: say what went wrong
+                error = outcome.values["error"]
                 message = Label(
-                    f"{message.id} (galat: {outcome.values['error']})",
-                    f"{message.en} (error: {outcome.values['error']})",
+                    f"Syarat '{spec.name}' tidak dapat diperiksa (galat: {error})",
+                    f"Guard '{spec.name}' could not be checked (error: {error})",
                 )
         args = dict(spec.args)
         if outcome.values:

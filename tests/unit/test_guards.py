@@ -487,3 +487,15 @@ def test_decimal_fields_are_compared_as_numbers() -> None:
     assert outside.ok is False
     [expression] = run_guards('[{expr: "area > 1"}]', {"area": "1.25"}, fields=fields)
     assert expression.ok is True
+
+
+def test_a_guard_that_cannot_evaluate_says_so_without_raw_placeholders() -> None:
+    [crashed] = run_guards(
+        "[{amount_between: {field: votes, min: 5}}]",
+        {"votes": "lima"},  # not a number: the comparison raises
+        fields="{votes: {type: integer}}",
+    )
+    assert crashed.ok is False
+    assert crashed.message is not None
+    assert "{" not in crashed.message.id + crashed.message.en
+    assert crashed.message.en.startswith("Guard 'amount_between' could not be checked (error: ")
