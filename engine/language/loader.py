@@ -312,6 +312,13 @@ class _Checker:
             if body is None:
                 continue
             ftype = body.get("type")
+            if ftype in ("list", "cases") and ftype not in types:
+                self.err(
+                    (*where, "type"),
+                    f"field '{name}' of a list item cannot be a {ftype} (lists do not nest); "
+                    f"one of {', '.join(types)}",
+                )
+                continue
             if not known(ftype, types):
                 self.err(
                     (*where, "type") if "type" in body else where,

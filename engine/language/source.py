@@ -106,6 +106,8 @@ def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "malformed YAML"
+        if reason == "but found another document":
+            reason = "a second YAML document starts here (one workflow per file)"
         raise YamlSourceError(Problem(source, line, col, f"YAML syntax error: {reason}")) from exc
     except yaml.YAMLError as exc:
         raise YamlSourceError(Problem(source, 1, 1, f"YAML syntax error: {exc}")) from exc
