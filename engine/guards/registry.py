@@ -192,7 +192,11 @@ def check_guard_args(
 ) -> tuple[dict[str, Any], list[tuple[ArgPath, str]]]:
     """Normalise YAML arguments for ``guard_type``; return them with any problems found."""
     problems: list[tuple[ArgPath, str]] = []
+    if raw is None and not guard_type.params:  # `- tranche_accounted:` takes nothing
+        raw = {}
     if not isinstance(raw, Mapping):
+        if not guard_type.params:
+            return {}, [((), f"takes no arguments (write '{guard_type.name}: {{}}')")]
         if guard_type.shorthand is None:
             expected = ", ".join(guard_type.params)
             return {}, [((), f"takes a mapping ({expected})")]

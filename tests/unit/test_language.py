@@ -212,3 +212,9 @@ def test_definition_error_lists_problems_as_json() -> None:
         "col": 1,
         "message": "missing required key 'program'",
     }
+
+
+def test_a_guard_without_parameters_may_be_written_without_a_value() -> None:
+    definition = mini_definition(guards="[{tranche_accounted: }]")
+    [transition] = definition.transitions
+    assert [g.name for g in transition.guards] == ["tranche_accounted"]
