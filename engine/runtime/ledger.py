@@ -78,9 +78,7 @@ def fold(entries: Iterable[Mapping[str, Any]]) -> LedgerState:
             if entry["seq"] != budget_seq:  # a new RAB replaces the previous one
                 state.lines, budget_seq = [], entry["seq"]
             if kind == "budget":
-                state.lines.append(
-                    {"description": entry["description"], "amount": entry["amount"]}
-                )
+                state.lines.append({"description": entry["description"], "amount": entry["amount"]})
         elif kind == "approval":
             state.approved = entry["amount"]
         elif kind == "tranche":
