@@ -66,8 +66,16 @@ def quorum(context: GuardContext, args: Mapping[str, Any]) -> Outcome:
     threshold = fraction * int(total)
     strict = args.get("strict", True)
     needed = int(threshold) + 1 if strict else -(-threshold.numerator // threshold.denominator)
-    ok = 0 <= present <= total and present >= needed
-    return Outcome(ok, {"present": present, "total": total, "needed": needed})
+    values = {"present": present, "total": total, "needed": needed}
+    if not 0 <= present <= total:
+        return Outcome(False, values, IMPOSSIBLE_ATTENDANCE)
+    return Outcome(present >= needed, values)
+
+
+IMPOSSIBLE_ATTENDANCE = Label(
+    "Jumlah hadir ({present}) harus antara 0 dan jumlah total ({total})",
+    "Attendance ({present}) must be between 0 and the total ({total})",
+)
 
 
 @guard(

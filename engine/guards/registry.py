@@ -55,6 +55,9 @@ class Outcome:
 
     ok: bool
     values: Mapping[str, Any] = field(default_factory=dict)
+    #: A message for this particular failure, used instead of the guard's default one (a
+    #: message written in the YAML still wins).
+    message: Label | None = None
 
 
 @dataclass
@@ -405,7 +408,7 @@ def evaluate_guards(
             ok = None
         message = None
         if ok is not True:
-            template = spec.message or guard_type.message
+            template = spec.message or outcome.message or guard_type.message
             message = template.format(**outcome.values)
             if "error" in outcome.values and spec.message is None:
                 # the default message's placeholders have no values: say what went wrong

@@ -499,3 +499,14 @@ def test_a_guard_that_cannot_evaluate_says_so_without_raw_placeholders() -> None
     assert crashed.message is not None
     assert "{" not in crashed.message.id + crashed.message.en
     assert crashed.message.en.startswith("Guard 'amount_between' could not be checked (error: ")
+
+
+def test_attendance_above_the_total_is_refused_as_impossible_not_as_no_quorum() -> None:
+    [outcome] = run_guards(
+        "[{quorum: {present: hadir, total: kk}}]",
+        {"hadir": 50, "kk": 40},
+        fields="{hadir: {type: integer}, kk: {type: integer}}",
+    )
+    assert outcome.ok is False
+    assert outcome.message is not None
+    assert outcome.message.en == "Attendance (50) must be between 0 and the total (40)"
