@@ -311,7 +311,7 @@ class Cases:
         state = self._ledger(session, case.id)
         if transition.ledger is None:
             return [], state
-        planned = ledger.plan(transition.ledger, state, data, transition.trigger)
+        planned = ledger.plan(transition.ledger, state, data, transition.trigger, case.id)
         after = ledger.fold(
             [*state.entries, *({"seq": 0, **ledger.entry_defaults(p)} for p in planned)]
         )

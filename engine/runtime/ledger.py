@@ -92,14 +92,19 @@ def fold(entries: Iterable[Mapping[str, Any]]) -> LedgerState:
     return state
 
 
-def _refuse(trigger: str, id_text: str, en_text: str) -> TransitionRefused:
+def _refuse(trigger: str, case_id: int | None, id_text: str, en_text: str) -> TransitionRefused:
     message = Label(id_text, en_text)
     result = {"guard": "ledger", "args": {}, "ok": False, "message": message.to_json()}
-    return TransitionRefused(f"'{trigger}' refused: ledger: {en_text}", [result])
+    where = f"'{trigger}' refused" + (f" on case {case_id}" if case_id is not None else "")
+    return TransitionRefused(f"{where}: ledger: {en_text}", [result])
 
 
 def plan(
-    posting: LedgerPosting, state: LedgerState, data: Mapping[str, Any], trigger: str
+    posting: LedgerPosting,
+    state: LedgerState,
+    data: Mapping[str, Any],
+    trigger: str,
+    case_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """The entries ``posting`` adds given the current ``state`` and the case's new data
     (without ``seq``); refuses postings that make no sense (an LPJ with no tranche...)."""
@@ -127,7 +132,10 @@ def plan(
         open_tranches = [t for t in state.tranches if t.lpj_status in (None, "rejected")]
         if not open_tranches:
             raise _refuse(
-                trigger, "Tidak ada tahap yang menunggu LPJ", "No tranche is awaiting an LPJ"
+                trigger,
+                case_id,
+                "Tidak ada tahap yang menunggu LPJ",
+                "No tranche is awaiting an LPJ",
             )
         document = data.get(posting.document) if posting.document else None
         sha = document.get("sha256") if isinstance(document, Mapping) else None
@@ -142,7 +150,10 @@ def plan(
     pending = [t for t in state.tranches if t.lpj_status == "pending"]
     if not pending:
         raise _refuse(
-            trigger, "Tidak ada LPJ yang menunggu keputusan", "No LPJ is awaiting a decision"
+            trigger,
+            case_id,
+            "Tidak ada LPJ yang menunggu keputusan",
+            "No LPJ is awaiting a decision",
         )
     kind = "lpj_accepted" if posting.post == "accept_report" else "lpj_rejected"
     return [{"kind": kind, "tranche": pending[0].number, "amount": pending[0].lpj_amount or 0}]

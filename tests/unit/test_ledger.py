@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import TransitionRefused
 from engine.language.model import LedgerPosting
 from engine.runtime import ledger
 
@@ -47,3 +50,12 @@ def test_an_empty_rab_clears_the_previous_lines() -> None:
     state = ledger.fold([*entries(1, first), *entries(2, empty)])
     assert state.lines == []
     assert state.totals()["budget"] == 0
+
+
+def test_a_refused_posting_names_the_trigger_and_the_case() -> None:
+    posting = LedgerPosting(post="report", amount="lpj_amount")
+    with pytest.raises(TransitionRefused) as refused:
+        ledger.plan(posting, ledger.LedgerState(), {"lpj_amount": 10}, "submit_lpj", 7)
+    assert refused.value.message == (
+        "'submit_lpj' refused on case 7: ledger: No tranche is awaiting an LPJ"
+    )
