@@ -85,7 +85,7 @@ class Cursor:
             raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             name, segment, value, case_id, now = raw
             cursor = cls(name, segment, _decode_value(value), case_id, _decode_value(now))
-        except (ValueError, TypeError, binascii.Error) as exc:
+        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
             raise InvalidData(f"invalid page cursor {text!r}") from exc
         if not isinstance(cursor.segment, int) or not isinstance(cursor.id, int):
             raise InvalidData(f"invalid page cursor {text!r}")

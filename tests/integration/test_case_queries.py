@@ -4,6 +4,7 @@ migrations agreeing with the models."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -124,6 +125,9 @@ def test_a_cursor_of_another_sort_or_garbage_is_invalid_data(demo: Scenario) -> 
         demo.app.cases.page(limit=1, sort="state", cursor=cursor)
     with pytest.raises(InvalidData, match="cursor"):
         demo.app.cases.page(limit=1, cursor="not-a-cursor")
+    tampered = base64.urlsafe_b64encode(b'["id",0,{"x":1},3,null]').decode()
+    with pytest.raises(InvalidData, match="cursor"):
+        demo.app.cases.page(limit=1, cursor=tampered)
     with pytest.raises(InvalidData, match="cannot sort by"):
         demo.app.cases.page(sort="password")
 
