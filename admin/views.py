@@ -8,7 +8,7 @@ import csv
 import datetime as dt
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
 from engine.language.roles import BUILTIN_ROLES, SUBJECTS
+from engine.runtime.access import Grant
 from engine.runtime.cases import TriggerOption, starter_roles
 from engine.runtime.queries import DEFAULT_SORT
 
@@ -90,7 +91,9 @@ class CasesView(SignedIn, BaseView):
             for key in ("program", "state", "year", "region", "q", "overdue", "sort")
             if (value := request.args.get(key))
         }
-        programs = sorted({row["program"] for row in engine().definitions.list()})
+        published = _published()
+        with engine().context.sessions() as session:
+            grants = engine().context.actor(session, current_user.name).grants
         return self.render(
             "rukun/cases.html",
             cases=page.rows,
@@ -98,7 +101,9 @@ class CasesView(SignedIn, BaseView):
             paged=bool(cursor or after),
             query=query,
             sort=sort,
-            programs=programs,
+            choices=_filter_choices(published, grants),
+            starts=_startable(published, grants),
+            bulk_choices=_bulk_options(page.rows),
             filters=filters,
             current_year=dt.date.today().year,
             program=filters["program"],
@@ -114,7 +119,6 @@ class CasesView(SignedIn, BaseView):
         viewer = current_user.name
         lang = _lang()
         rukun = engine()
-        labels: dict[tuple[str, int], Definition] = {}
 
         def rows() -> Iterator[str]:
             out = io.StringIO()
@@ -126,8 +130,6 @@ class CasesView(SignedIn, BaseView):
                     **filters, overdue=overdue, viewer=viewer, limit=500, sort=sort, cursor=cursor
                 )
                 for case in page.rows:
-                    key = (case["program"], case["definition_version"])
-                    definition = labels.get(key) or labels.setdefault(key, _definition(case))
                     writer.writerow(
                         [
                             case["id"],
@@ -136,7 +138,7 @@ class CasesView(SignedIn, BaseView):
                             case["subject_name"],
                             case["year"],
                             case["state"],
-                            definition.state(case["state"]).label.get(lang),
+                            case["state_label"][lang],
                             case["version"],
                             case["updated_at"],
                             case["due_at"] or "",
@@ -204,11 +206,8 @@ class CasesView(SignedIn, BaseView):
         return self.render("rukun/bulk.html", trigger=trigger, results=results)
 
     def render(self, template: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("bulk_options", _bulk_options)
-        kwargs.setdefault("startable", _startable)
         kwargs.setdefault("guard_title", lambda name: guard_title(name, _lang()))
         kwargs.setdefault("role_title", _role_title)
-        kwargs.setdefault("filter_choices", _filter_choices)
         return super().render(template, **kwargs)
 
     @expose("/<int:case_id>")
@@ -356,43 +355,47 @@ def _list_filters() -> dict[str, Any]:
     }
 
 
-def _filter_choices() -> dict[str, Any]:
+def _published() -> list[tuple[str, Definition]]:
+    """Each program's published definition, by program."""
+    rukun = engine()
+    programs = {row["program"] for row in rukun.definitions.list() if row["status"] == "published"}
+    return [(program, rukun.definitions.get(program)[1]) for program in sorted(programs)]
+
+
+def _filter_choices(
+    published: list[tuple[str, Definition]], grants: Sequence[Grant]
+) -> dict[str, Any]:
     """What the case list's filters offer: published programs by title, each program's states
     by label, and the kota / kecamatan / kelurahan inside the user's region scope."""
-    rukun = engine()
-    programs = []
-    for program in sorted(
-        {row["program"] for row in rukun.definitions.list() if row["status"] == "published"}
-    ):
-        definition = rukun.definitions.get(program)[1]
-        states = [(state.name, state.label.get(_lang())) for state in definition.states]
-        programs.append((program, definition.title.get(_lang()), states))
-    with rukun.context.sessions() as session:
-        codes = [g.region_code for g in rukun.context.actor(session, current_user.name).grants]
+    programs = [
+        (
+            program,
+            definition.title.get(_lang()),
+            [(state.name, state.label.get(_lang())) for state in definition.states],
+        )
+        for program, definition in published
+    ]
+    codes = [g.region_code for g in grants]
     regions = [
         region
         for level in ("kota", "kecamatan", "kelurahan")
-        for region in rukun.regions.within(codes, level)
+        for region in engine().regions.within(codes, level)
     ]
     regions.sort(key=lambda region: region["code"])
     return {"programs": programs, "regions": regions}
 
 
-def _startable() -> list[dict[str, Any]]:
+def _startable(
+    published: list[tuple[str, Definition]], grants: Sequence[Grant]
+) -> list[dict[str, Any]]:
     """The programs the signed-in user may open a case of, each with the subjects (RTs,
     groups) inside the regions where the user holds a starting role."""
-    rukun = engine()
-    with rukun.context.sessions() as session:
-        grants = rukun.context.actor(session, current_user.name).grants
     found = []
-    for program in sorted(
-        {row["program"] for row in rukun.definitions.list() if row["status"] == "published"}
-    ):
-        definition = rukun.definitions.get(program)[1]
+    for program, definition in published:
         roles = set(starter_roles(definition))
         codes = [g.region_code for g in grants if g.role in roles]
         if codes:
-            subjects = rukun.regions.within(codes, SUBJECTS[definition.subject])
+            subjects = engine().regions.within(codes, SUBJECTS[definition.subject])
             found.append({"program": program, "title": definition.title, "subjects": subjects})
     return found
 
