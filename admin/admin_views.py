@@ -184,16 +184,15 @@ class RegionsView(AdminOnly, BaseView):
         rows: list[dict[str, Any]] = []
         filter_error = None
         try:
-            rows = engine().regions.list(filters["level"] or None, filters["parent"] or None)
+            rows = engine().regions.list(
+                filters["level"] or None,
+                filters["parent"] or None,
+                search=filters["q"] or None,
+                after=after or None,
+                limit=PAGE_SIZE + 1,
+            )
         except FIXABLE as refused:
             filter_error = refused.message
-        needle = filters["q"].casefold()
-        if needle:
-            rows = [
-                r for r in rows if needle in r["code"].casefold() or needle in r["name"].casefold()
-            ]
-        if after:
-            rows = [r for r in rows if r["code"] > after]
         page = self.render(
             "rukun/admin_regions.html",
             regions=rows[:PAGE_SIZE],

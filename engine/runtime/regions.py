@@ -225,7 +225,18 @@ class Regions:
                 )
             return [region_json(r) for r in session.scalars(query.limit(limit))]
 
-    def list(self, level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self,
+        level: str | None = None,
+        parent: str | None = None,
+        *,
+        search: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Regions by code: of ``level``, children of ``parent``, whose code or name contains
+        ``search`` (ignoring case), with a code after ``after`` (keyset paging), at most
+        ``limit``."""
         if level is not None and level not in LEVELS:
             raise InvalidData(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
         with self.context.sessions() as session:
@@ -236,6 +247,17 @@ class Regions:
                 if session.get(Region, parent) is None:
                     raise NotFound(f"no region {parent}")
                 query = query.where(Region.parent_code == parent)
+            if search:
+                query = query.where(
+                    or_(
+                        Region.code.icontains(search, autoescape=True),
+                        Region.name.icontains(search, autoescape=True),
+                    )
+                )
+            if after:
+                query = query.where(Region.code > after)
+            if limit is not None:
+                query = query.limit(limit)
             return [region_json(r) for r in session.scalars(query)]
 
 
