@@ -88,20 +88,33 @@ RAB = json.dumps(
 )
 
 
-def to_accounted(
-    world: World, run: Run, case: dict[str, Any], users: dict[str, str]
-) -> dict[str, Any]:
-    rembug(world, run, case, users)
-    fire(
+def propose(
+    run: Run,
+    case: dict[str, Any],
+    users: dict[str, str],
+    activity: str,
+    rab: str = RAB,
+    code: int = 0,
+) -> Any:
+    """The ketua RT submits the proposal: an activity and its RAB lines (JSON)."""
+    return fire(
         run,
         case,
         "submit_proposal",
         users["ketua_rt"],
         "--set",
-        "activity=Jalan lingkungan",
+        f"activity={activity}",
         "--set",
-        f"rab_lines={RAB}",
+        f"rab_lines={rab}",
+        code=code,
     )
+
+
+def to_accounted(
+    world: World, run: Run, case: dict[str, Any], users: dict[str, str]
+) -> dict[str, Any]:
+    rembug(world, run, case, users)
+    propose(run, case, users, "Jalan lingkungan")
     fire(run, case, "verify", users["kelurahan"])
     fire(run, case, "recommend", users["kecamatan"])
     fire(run, case, "approve", users["city"], "--set", "approved_amount=Rp 50.000.000")
@@ -155,17 +168,7 @@ def test_rab_over_fifty_juta_is_refused(world: World, run: Run) -> None:
     case, users = bontang_case(world, run)
     rembug(world, run, case, users)
     too_much = json.dumps([{"description": "Paving", "amount": "Rp 50.000.001"}])
-    error = fire(
-        run,
-        case,
-        "submit_proposal",
-        users["ketua_rt"],
-        "--set",
-        "activity=Paving",
-        "--set",
-        f"rab_lines={too_much}",
-        code=1,
-    )["error"]
+    error = propose(run, case, users, "Paving", too_much, code=1)["error"]
     [failed] = [g for g in error["guards"] if g["ok"] is False]
     assert failed["message"]["en"] == "The RAB total must be at most Rp 50 juta (is Rp 50.000.001)"
     assert run("case", "show", str(case["id"]))["ledger"]["lines"] == []
@@ -181,16 +184,7 @@ def test_quorum_not_reached_is_refused(world: World, run: Run) -> None:
 def test_revision_loop_replaces_the_rab(world: World, run: Run) -> None:
     case, users = bontang_case(world, run)
     rembug(world, run, case, users)
-    fire(
-        run,
-        case,
-        "submit_proposal",
-        users["ketua_rt"],
-        "--set",
-        "activity=Jalan",
-        "--set",
-        f"rab_lines={RAB}",
-    )
+    propose(run, case, users, "Jalan")
     fire(
         run,
         case,
@@ -205,16 +199,7 @@ def test_revision_loop_replaces_the_rab(world: World, run: Run) -> None:
             {"description": "Upah tukang", "amount": "Rp 15.000.000"},
         ]
     )
-    resubmitted = fire(
-        run,
-        case,
-        "submit_proposal",
-        users["ketua_rt"],
-        "--set",
-        "activity=Jalan",
-        "--set",
-        f"rab_lines={smaller}",
-    )
+    resubmitted = propose(run, case, users, "Jalan", smaller)
     assert resubmitted["ledger"]["totals"]["budget"] == 45_000_000
     assert [line["amount"] for line in resubmitted["ledger"]["lines"]] == [30_000_000, 15_000_000]
 
@@ -222,16 +207,7 @@ def test_revision_loop_replaces_the_rab(world: World, run: Run) -> None:
 def test_rejection_and_cancellation_are_final(world: World, run: Run) -> None:
     first, users = bontang_case(world, run)
     rembug(world, run, first, users)
-    fire(
-        run,
-        first,
-        "submit_proposal",
-        users["ketua_rt"],
-        "--set",
-        "activity=Jalan",
-        "--set",
-        f"rab_lines={RAB}",
-    )
+    propose(run, first, users, "Jalan")
     fire(run, first, "verify", users["kelurahan"])
     assert (
         fire(run, first, "reject", users["kecamatan"], "--set", "rejection_reason=Duplikasi")[
