@@ -47,6 +47,14 @@ def kelurahan_of(scenario: Scenario) -> str:
     return scenario.rt.rsplit(".", 2)[0]
 
 
+def kelurahan_signed_in(web: Flask, scenario: Scenario) -> tuple[FlaskClient, str]:
+    """A test client signed in as a new kelurahan user of the scenario's RT, and its name."""
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client = web.test_client()
+    login(client, name)
+    return client, name
+
+
 def test_screens_need_a_signed_in_user(web: Flask) -> None:
     client = web.test_client()
     for path in ("/", "/cases/", "/cases/1"):
@@ -81,10 +89,8 @@ def test_forms_without_a_csrf_token_are_rejected(web: Flask, scenario: Scenario)
 def test_kelurahan_sees_its_case_in_the_inbox_and_verifies_it(
     web: Flask, scenario: Scenario
 ) -> None:
-    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client, name = kelurahan_signed_in(web, scenario)
     case = scenario.probebaya_case("submitted")
-    client = web.test_client()
-    login(client, name)
     inbox = client.get("/").get_data(as_text=True)
     assert f'href="/cases/{case["id"]}"' in inbox
     detail = client.get(f"/cases/{case['id']}")
@@ -145,10 +151,8 @@ def test_refusal_shows_the_guard_message_and_keeps_the_input(
 
 
 def test_a_stale_page_gets_a_conflict_not_an_overwrite(web: Flask, scenario: Scenario) -> None:
-    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client, _ = kelurahan_signed_in(web, scenario)
     case = scenario.probebaya_case("submitted")
-    client = web.test_client()
-    login(client, name)
     token = csrf(client, f"/cases/{case['id']}")
     scenario.fire(
         case["id"], "return_for_revision", "kelurahan", {"revision_notes": "RAB kurang rinci"}
@@ -162,9 +166,7 @@ def test_a_stale_page_gets_a_conflict_not_an_overwrite(web: Flask, scenario: Sce
 
 
 def test_language_switch_and_logout(web: Flask, scenario: Scenario) -> None:
-    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
-    client = web.test_client()
-    login(client, name)
+    client, _ = kelurahan_signed_in(web, scenario)
     assert "Tugas saya" in client.get("/").get_data(as_text=True)
     token = csrf(client, "/")
     assert client.post("/language/en", data={"csrf_token": token}).status_code == 302
@@ -179,10 +181,8 @@ def test_language_switch_and_logout(web: Flask, scenario: Scenario) -> None:
 def test_case_page_shows_the_diagram_and_documents_download_within_scope(
     web: Flask, scenario: Scenario
 ) -> None:
-    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    client, _ = kelurahan_signed_in(web, scenario)
     case = scenario.probebaya_case("submitted")
-    client = web.test_client()
-    login(client, name)
     page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert "Usulan di kelurahan" in page
     assert ("<svg" in page) if shutil.which("dot") else ("Graphviz tidak terpasang" in page)
@@ -415,9 +415,7 @@ def test_case_list_pages_without_counting(scenario: Scenario) -> None:
 def test_a_new_password_or_deactivation_ends_existing_sessions(
     web: Flask, scenario: Scenario
 ) -> None:
-    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
-    client = web.test_client()
-    login(client, name)
+    client, name = kelurahan_signed_in(web, scenario)
     assert client.get("/").status_code == 200
     scenario.app.users.set_password(name, "kata-sandi-baru-sekali")
     response = client.get("/")
