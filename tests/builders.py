@@ -226,3 +226,42 @@ def kube_members(kecamatan: str, first_serial: int, count: int = 10) -> list[dic
         }
         for serial in range(first_serial, first_serial + count)
     ]
+
+
+PROBEBAYA_FILE = ROOT / "workflows" / "probebaya.yaml"
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, f"expected one {old!r} in probebaya.yaml"
+    return text.replace(old, new)
+
+
+def probebaya_revised() -> str:
+    """Probebaya as the studio's acceptance story revises it: the rembug quorum raised to
+    two thirds, and a "sosialisasi" state (a briefing of the residents) before the rembug,
+    reached by the new trigger ``hold_sosialisasi``."""
+    text = PROBEBAYA_FILE.read_text(encoding="utf-8")
+    text = _replace_once(text, "  quorum_fraction: 0.5 ", "  quorum_fraction: 0.6667 ")
+    text = _replace_once(
+        text,
+        "  - name: rembug_held\n",
+        "  - name: sosialisasi\n"
+        '    label: {id: "Sosialisasi program", en: "Programme briefing (sosialisasi)"}\n'
+        "  - name: rembug_held\n",
+    )
+    text = _replace_once(
+        text,
+        "transitions:\n  - trigger: record_rembug\n",
+        "transitions:\n"
+        "  - trigger: hold_sosialisasi\n"
+        '    label: {id: "Catat sosialisasi", en: "Record the briefing"}\n'
+        "    source: draft\n"
+        "    dest: sosialisasi\n"
+        "    roles: [ketua_rt]\n"
+        "  - trigger: record_rembug\n",
+    )
+    return _replace_once(
+        text,
+        "    source: draft\n    dest: rembug_held\n",
+        "    source: sosialisasi\n    dest: rembug_held\n",
+    )

@@ -13,6 +13,7 @@ from engine.runtime.users import Users
 from engine.settings import Settings
 from engine.store.db import check_current, make_engine, make_sessionmaker, upgrade
 from engine.store.documents import DocumentStore
+from engine.studio.service import Studio
 
 
 class Rukun:
@@ -34,6 +35,7 @@ class Rukun:
         self.users = Users(self.context)
         self.cases = Cases(self.context)
         self.reports = Reports(self.context)
+        self.studio = Studio(self.context, self.definitions, self.cases)
 
     @property
     def engine(self) -> Engine:

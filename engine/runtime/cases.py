@@ -31,8 +31,9 @@ from engine.runtime import ledger, queries, signals
 from engine.runtime.access import Actor
 from engine.runtime.context import Context
 from engine.runtime.forms import clean
+from engine.runtime.history import append_record
 from engine.runtime.ledger import LedgerState
-from engine.store.chain import GENESIS, format_time, record_hash, verify_chain
+from engine.store.chain import format_time, verify_chain
 from engine.store.db import write_session
 from engine.store.models import (
     Case,
@@ -224,14 +225,17 @@ class Cases:
             raise NotFound(f"no case {case_id}")
         return case
 
-    def _context(
+    def guard_context(
         self,
         session: Session,
         case: Case,
         definition: Definition,
         data: Mapping[str, Any],
         ledger: LedgerState | None = None,
+        history: Sequence[Mapping[str, Any]] | None = None,
     ) -> GuardContext:
+        """What the guards of a firing on ``case`` see; ``history`` replaces the stored one
+        (a simulated case has none)."""
         region_codes = case.region_path.split("/")
         levels = dict(
             session.execute(
@@ -266,7 +270,7 @@ class Cases:
                 "program": case.program,
                 "ancestors": levels,
             },
-            history=_History(session, case.id),
+            history=_History(session, case.id) if history is None else history,
             count_cases=count_cases,
             other_values=lambda name, key, states: self._other_values(
                 session, case, name, key, states
@@ -362,29 +366,6 @@ class Cases:
                 )
             stored[name] = file.to_json()
         return stored
-
-    def _append(
-        self, session: Session, case: Case, version: DefinitionVersion, **fields: Any
-    ) -> TransitionRecord:
-        last = session.execute(
-            select(TransitionRecord.seq, TransitionRecord.hash)
-            .where(TransitionRecord.case_id == case.id)
-            .order_by(TransitionRecord.seq.desc())
-            .limit(1)
-        ).first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        values: dict[str, Any] = {
-            "case_id": case.id,
-            "seq": seq,
-            "program": case.program,
-            "definition_version": version.version,
-            "definition_sha256": version.sha256,
-            "prev_hash": prev_hash,
-            **fields,
-        }
-        record = TransitionRecord(**values, hash=record_hash(values))
-        session.add(record)
-        return record
 
     def _view(
         self,
@@ -496,7 +477,7 @@ class Cases:
             session.add(case)
             session.flush()
             self._update_links(session, case, definition, data)
-            record = self._append(
+            record = append_record(
                 session,
                 case,
                 version,
@@ -644,7 +625,7 @@ class Cases:
         data = {**case.data, **payload}
         self._update_links(session, case, definition, payload)
         postings, after = self._posting(session, case, transition, data)
-        context = self._context(session, case, definition, data, after)
+        context = self.guard_context(session, case, definition, data, after)
         results = evaluate_guards(transition.guards, context)
         failed = [r for r in results if not r.ok]
         if failed:
@@ -662,7 +643,7 @@ class Cases:
             case.state_entered_at = now
             case.due_at = due_at(definition.state(dest), now)
             case.escalated_at = None
-        record = self._append(
+        record = append_record(
             session,
             case,
             version,
@@ -723,7 +704,7 @@ class Cases:
                 deadline = definition.state(case.state).deadline
                 escalate_to = deadline.escalate_to if deadline else None
                 case.escalated_at = now
-                record = self._append(
+                record = append_record(
                     session,
                     case,
                     case.definition_version,
@@ -837,7 +818,7 @@ class Cases:
             after = None
             reasons.extend(g["message"]["en"] for g in refused.guards if g.get("message"))
         results = evaluate_guards(
-            transition.guards, self._context(session, case, definition, data, after), pending
+            transition.guards, self.guard_context(session, case, definition, data, after), pending
         )
         reasons.extend(r.message.en for r in results if r.ok is False and r.message)
         return TriggerOption(

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.language import Definition, parse_definition
 from engine.runtime import signals
 from engine.runtime.context import Context
+from engine.runtime.definition_log import announce, append_event, event_json
 from engine.store.chain import format_time
 from engine.store.db import write_session
 from engine.store.models import DefinitionVersion, utcnow
@@ -43,6 +45,7 @@ def version_json(row: DefinitionVersion, definition: Definition | None = None) -
         "source_name": row.source_name,
         "published_at": format_time(row.published_at) if row.published_at else None,
         "published_by": row.published_by,
+        "change_note": row.change_note,
     }
     if definition is not None:
         result["title"] = definition.title.to_json()
@@ -55,55 +58,97 @@ class Definitions:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    def publish(self, path: str | Path, actor: str) -> PublishResult:
+    def publish(self, path: str | Path, actor: str, note: str | None = None) -> PublishResult:
         """Validate and publish the file as the program's newest version, unless its content
-        is identical to the current published version (then nothing changes)."""
+        is identical to the current published version (then nothing changes). Who may
+        publish is not checked here: this is the installation's own deployment (the demo,
+        `rukun workflow publish` without ``--as``); officers publish through the studio."""
         source_name = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DefinitionError([Problem(source_name, 1, 1, f"cannot read file: {exc}")]) from exc
-        return self.publish_text(text, source_name, actor)
+        return self.publish_text(text, source_name, actor, note)
 
-    def publish_text(self, text: str, source_name: str, actor: str) -> PublishResult:
+    def publish_text(
+        self, text: str, source_name: str, actor: str, note: str | None = None
+    ) -> PublishResult:
+        """Publish ``text`` in a transaction of its own (see :meth:`publish`)."""
         definition = parse_definition(text, source_name)
-        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         with write_session(self.context.sessions) as session:
-            current = session.scalar(
-                select(DefinitionVersion)
-                .where(DefinitionVersion.program == definition.program)
-                .where(DefinitionVersion.status == "published")
-            )
-            if current is not None and current.sha256 == sha256:
-                return PublishResult(definition.program, current.version, sha256, created=False)
-            last = session.scalar(
-                select(func.max(DefinitionVersion.version)).where(
-                    DefinitionVersion.program == definition.program
-                )
-            )
-            if current is not None:
-                current.status = "retired"
-                session.flush()
-            row = DefinitionVersion(
-                program=definition.program,
-                version=(last or 0) + 1,
-                source=text,
-                source_name=source_name,
-                sha256=sha256,
-                status="published",
-                published_at=utcnow(),
-                published_by=actor,
-            )
-            session.add(row)
-        result = PublishResult(definition.program, row.version, sha256, created=True)
+            result, event = self.publish_in(session, definition, text, source_name, actor, note)
+        self.announce(result, actor, event)
+        return result
+
+    @staticmethod
+    def announce(result: PublishResult, actor: str, event: dict[str, Any] | None) -> None:
+        """The signals of a publication, sent after its commit (nothing if nothing changed)."""
+        if not result.created:
+            return
         signals.send(
             signals.definition_published,
-            definition.program,
-            version=row.version,
-            sha256=sha256,
+            result.program,
+            version=result.version,
+            sha256=result.sha256,
             actor=actor,
         )
-        return result
+        if event is not None:
+            announce(event)
+
+    @staticmethod
+    def publish_in(
+        session: Session,
+        definition: Definition,
+        text: str,
+        source_name: str,
+        actor: str,
+        note: str | None = None,
+        draft_id: int | None = None,
+    ) -> tuple[PublishResult, dict[str, Any] | None]:
+        """Publish in the caller's transaction (the studio publishes a draft and marks it in
+        one); returns the result and the log entry to :meth:`announce` after commit."""
+        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        program = definition.program
+        current = session.scalar(
+            select(DefinitionVersion)
+            .where(DefinitionVersion.program == program)
+            .where(DefinitionVersion.status == "published")
+        )
+        if current is not None and current.sha256 == sha256:
+            return PublishResult(program, current.version, sha256, False), None
+        last = session.scalar(
+            select(func.max(DefinitionVersion.version)).where(DefinitionVersion.program == program)
+        )
+        if current is not None:
+            current.status = "superseded"
+            session.flush()
+        row = DefinitionVersion(
+            program=program,
+            version=(last or 0) + 1,
+            source=text,
+            source_name=source_name,
+            sha256=sha256,
+            status="published",
+            published_at=utcnow(),
+            published_by=actor,
+            change_note=note or None,
+        )
+        session.add(row)
+        event = append_event(
+            session,
+            program,
+            "published",
+            actor,
+            draft_id=draft_id,
+            version=row.version,
+            details={
+                "sha256": sha256,
+                "note": note or "",
+                "superseded": current.version if current is not None else None,
+            },
+        )
+        session.flush()
+        return PublishResult(program, row.version, sha256, True), event_json(event)
 
     def list(self) -> list[dict[str, Any]]:
         with self.context.sessions() as session:

@@ -288,7 +288,7 @@ def cursor_after(
 
 
 def published_and_running(session: Session) -> list[DefinitionVersion]:
-    """Every stored definition version (cases stay pinned to retired ones), without their
+    """Every stored definition version (cases stay pinned to superseded ones), without their
     YAML source: the parsed definitions are cached by version id."""
     return list(
         session.scalars(

@@ -33,3 +33,11 @@ def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
             log.exception(
                 "receiver %r of signal %s failed", receiver, getattr(signal, "name", signal)
             )
+
+
+#: sender: program slug; kwargs: event (the definitions-log entry as JSON: kind, actor, at,
+#: draft_id, version, details) — every entry: draft created, saved or discarded, version
+#: published, cases migrated
+definition_event = _namespace.signal("definition-event")
+#: sender: program slug; kwargs: to_version, results (one per case), actor, note
+cases_migrated = _namespace.signal("cases-migrated")

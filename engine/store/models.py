@@ -116,7 +116,8 @@ class RoleGrant(Base):
 
 
 class DefinitionVersion(Base):
-    """One published (or draft/retired) version of a program's YAML definition."""
+    """One version of a program's YAML definition: ``published`` (new cases start on it) or
+    ``superseded`` (a newer one was published; cases started on it stay pinned to it)."""
 
     __tablename__ = "definition_versions"
     __table_args__ = (UniqueConstraint("program", "version"),)
@@ -131,6 +132,60 @@ class DefinitionVersion(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     published_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    #: Why this version was published (required when published from the studio).
+    change_note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class DefinitionDraft(Base):
+    """A definition being edited in the studio. ``revision`` counts saves: a save names the
+    revision it was based on and is refused when someone saved in between."""
+
+    __tablename__ = "definition_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    #: The version it was started from (None: uploaded or written from scratch).
+    base_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    source: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    #: ``open``, ``published`` (became ``published_version``) or ``discarded``.
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    published_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class DraftRevision(Base):
+    """Every saved text of a draft (append-only): what a refused save is shown as changed."""
+
+    __tablename__ = "draft_revisions"
+    __table_args__ = (UniqueConstraint("draft_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("definition_drafts.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    saved_by: Mapped[str] = mapped_column(String(100))
+
+
+class DefinitionEvent(Base):
+    """The append-only definitions log: drafts created and saved, versions published, cases
+    migrated (the database refuses UPDATE and DELETE, as for history)."""
+
+    __tablename__ = "definition_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    program: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    draft_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    version: Mapped[int | None] = mapped_column(Integer, default=None)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
 class Case(Base):

@@ -1,0 +1,328 @@
+"""Drafts of workflow definitions stored in the database: started from a version or an
+uploaded file, saved with a revision counter (a save over someone else's newer save is
+refused and shows what they changed), discarded, or published as the next version."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, DefinitionError, InvalidData, NotFound
+from engine.language import Definition, parse_definition
+from engine.runtime.access import Actor
+from engine.runtime.context import Context
+from engine.runtime.definition_log import announce, append_event, event_json
+from engine.runtime.definitions import Definitions, PublishResult
+from engine.store.chain import format_time
+from engine.store.db import write_session
+from engine.store.models import DefinitionDraft, DefinitionVersion, DraftRevision, utcnow
+from engine.studio.access import program_role
+from engine.studio.diff import text_diff
+
+#: A definition file is a few dozen KiB; anything far larger is not one.
+MAX_DRAFT_BYTES = 512 * 1024
+_PROGRAM_LINE = re.compile(r"""^program:[ \t]*["']?([a-z][a-z0-9_]*)["']?[ \t]*(?:#.*)?$""", re.M)
+
+
+class DraftConflict(Conflict):
+    """Someone saved the draft after the revision this save was based on."""
+
+    def __init__(self, draft: DefinitionDraft, base: int, changes: list[str]) -> None:
+        super().__init__(
+            f"draft {draft.id} was saved by {draft.updated_by} at "
+            f"{format_time(draft.updated_at)} (revision {draft.revision}) after revision "
+            f"{base} you edited; your text is not saved — merge their changes and save again"
+        )
+        self.revision = draft.revision
+        self.saved_by = draft.updated_by
+        self.saved_at = format_time(draft.updated_at)
+        self.changes = changes
+        self.current_source = draft.source
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "revision": self.revision,
+            "saved_by": self.saved_by,
+            "saved_at": self.saved_at,
+            "changes": self.changes,
+        }
+
+
+def draft_json(draft: DefinitionDraft, *, source: bool = True) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": draft.id,
+        "program": draft.program,
+        "title": draft.title,
+        "base_version": draft.base_version,
+        "revision": draft.revision,
+        "status": draft.status,
+        "published_version": draft.published_version,
+        "created_at": format_time(draft.created_at),
+        "created_by": draft.created_by,
+        "updated_at": format_time(draft.updated_at),
+        "updated_by": draft.updated_by,
+    }
+    if source:
+        result["source"] = draft.source
+    return result
+
+
+def program_of(text: str) -> str:
+    """The program slug a YAML text names on its top-level ``program:`` line."""
+    found = _PROGRAM_LINE.search(text)
+    if found is None:
+        raise InvalidData("the file names no program: it needs a line like 'program: probebaya'")
+    return found.group(1)
+
+
+def _checked_text(text: str) -> str:
+    if len(text.encode("utf-8")) > MAX_DRAFT_BYTES:
+        raise InvalidData(
+            f"a definition is at most {MAX_DRAFT_BYTES // 1024} KiB; this text is larger"
+        )
+    if "\x00" in text:
+        raise InvalidData("a definition is text; this contains NUL characters")
+    return text.replace("\r\n", "\n")
+
+
+def parsed_or_none(text: str, source: str) -> Definition | None:
+    try:
+        return parse_definition(text, source)
+    except DefinitionError:
+        return None
+
+
+class Drafts:
+    """Commands and reads on drafts; every one checks the actor may work on the program."""
+
+    def __init__(self, context: Context, definitions: Definitions) -> None:
+        self.context = context
+        self.definitions = definitions
+
+    # ---------------------------------------------------------------- access
+    def authorize(
+        self, session: Session, actor: Actor, program: str, text: str | None, action: str
+    ) -> str:
+        """The actor's studio role for ``program``: the regions of its published version and
+        of ``text`` (when it parses) must lie inside one of their grants."""
+        regions: list[str] = []
+        published = session.scalar(
+            select(DefinitionVersion).where(
+                DefinitionVersion.program == program, DefinitionVersion.status == "published"
+            )
+        )
+        if published is not None:
+            regions.extend(self.context.definition(published).regions)
+        parsed = parsed_or_none(text, program) if text is not None else None
+        if parsed is not None:
+            regions.extend(r for r in parsed.regions if r not in regions)
+        return program_role(session, actor, program, regions, action)
+
+    def _draft(self, session: Session, draft_id: int, actor: Actor, action: str) -> DefinitionDraft:
+        draft = session.get(DefinitionDraft, draft_id)
+        if draft is None:
+            raise NotFound(f"no draft {draft_id}")
+        self.authorize(session, actor, draft.program, None, action)
+        return draft
+
+    # ---------------------------------------------------------------- commands
+    def create(
+        self,
+        actor_name: str,
+        *,
+        program: str | None = None,
+        from_version: int | None = None,
+        text: str | None = None,
+        title: str = "",
+    ) -> dict[str, Any]:
+        """A new draft: a copy of ``program``'s version ``from_version`` (default: the
+        published one), or the uploaded ``text`` (its ``program:`` line names the program)."""
+        with write_session(self.context.sessions) as session:
+            actor = self.context.actor(session, actor_name)
+            if text is None:
+                if program is None:
+                    raise InvalidData("start a draft from a program's version or from a file")
+                row, _ = self.definitions.get(program, from_version)
+                text, base = row.source, row.version
+            else:
+                text = _checked_text(text)
+                named = program_of(text)
+                if program is not None and named != program:
+                    raise InvalidData(f"the file is for program '{named}', not '{program}'")
+                program, base = named, None
+            self.authorize(session, actor, program, text, "start a draft")
+            now = utcnow()
+            draft = DefinitionDraft(
+                program=program,
+                title=title.strip()[:200],
+                base_version=base,
+                source=text,
+                revision=1,
+                status="open",
+                created_at=now,
+                created_by=actor.name,
+                updated_at=now,
+                updated_by=actor.name,
+            )
+            session.add(draft)
+            session.flush()
+            session.add(
+                DraftRevision(
+                    draft_id=draft.id, revision=1, source=text, saved_at=now, saved_by=actor.name
+                )
+            )
+            event = append_event(
+                session,
+                program,
+                "draft_created",
+                actor.name,
+                draft_id=draft.id,
+                version=base,
+                details={"from": "version" if base is not None else "upload", "title": title},
+            )
+            session.flush()
+            result, logged = draft_json(draft), event_json(event)
+        announce(logged)
+        return result
+
+    def save(self, draft_id: int, text: str, base_revision: int, actor_name: str) -> dict[str, Any]:
+        """Store ``text`` as the draft's next revision if nobody saved since
+        ``base_revision``; otherwise :class:`DraftConflict` with what they changed."""
+        text = _checked_text(text)
+        with write_session(self.context.sessions) as session:
+            actor = self.context.actor(session, actor_name)
+            draft = self._draft(session, draft_id, actor, f"edit draft {draft_id}")
+            self._open(draft)
+            named = program_of(text)
+            if named != draft.program:
+                raise InvalidData(
+                    f"draft {draft_id} is for program '{draft.program}'; the text names "
+                    f"'{named}' (start a new draft for another program)"
+                )
+            self.authorize(session, actor, draft.program, text, f"edit draft {draft_id}")
+            if draft.revision != base_revision:
+                raise self._conflict(session, draft, base_revision)
+            now = utcnow()
+            moved = session.execute(
+                update(DefinitionDraft)
+                .where(DefinitionDraft.id == draft_id, DefinitionDraft.revision == base_revision)
+                .values(
+                    source=text, revision=base_revision + 1, updated_at=now, updated_by=actor.name
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                session.rollback()
+                with self.context.sessions() as fresh:
+                    current = fresh.get(DefinitionDraft, draft_id)
+                    assert current is not None
+                    raise self._conflict(fresh, current, base_revision)
+            session.add(
+                DraftRevision(
+                    draft_id=draft_id,
+                    revision=base_revision + 1,
+                    source=text,
+                    saved_at=now,
+                    saved_by=actor.name,
+                )
+            )
+            event = append_event(
+                session,
+                draft.program,
+                "draft_saved",
+                actor.name,
+                draft_id=draft_id,
+                details={"revision": base_revision + 1},
+            )
+            session.flush()
+            session.refresh(draft)
+            result, logged = draft_json(draft), event_json(event)
+        announce(logged)
+        return result
+
+    @staticmethod
+    def _open(draft: DefinitionDraft) -> None:
+        if draft.status != "open":
+            what = (
+                f"published as version {draft.published_version}"
+                if draft.status == "published"
+                else "discarded"
+            )
+            raise Conflict(f"draft {draft.id} was {what}; start a new draft to change it")
+
+    @staticmethod
+    def _conflict(session: Session, draft: DefinitionDraft, base: int) -> DraftConflict:
+        old = session.scalar(
+            select(DraftRevision.source).where(
+                DraftRevision.draft_id == draft.id, DraftRevision.revision == base
+            )
+        )
+        if old is None:
+            raise InvalidData(f"draft {draft.id} has no revision {base}")
+        changes = text_diff(old, draft.source, f"revision {base}", f"revision {draft.revision}")
+        return DraftConflict(draft, base, changes)
+
+    def discard(self, draft_id: int, actor_name: str) -> dict[str, Any]:
+        with write_session(self.context.sessions) as session:
+            actor = self.context.actor(session, actor_name)
+            draft = self._draft(session, draft_id, actor, f"discard draft {draft_id}")
+            self._open(draft)
+            draft.status, draft.updated_at, draft.updated_by = "discarded", utcnow(), actor.name
+            event = append_event(
+                session, draft.program, "draft_discarded", actor.name, draft_id=draft_id
+            )
+            session.flush()
+            result, logged = draft_json(draft, source=False), event_json(event)
+        announce(logged)
+        return result
+
+    def publish(
+        self, draft_id: int, actor_name: str, note: str, base_revision: int | None = None
+    ) -> PublishResult:
+        """Publish the draft as the program's next version; running cases stay on theirs."""
+        note = note.strip()
+        if not note:
+            raise InvalidData("publishing needs a change note: say what changed and why")
+        with write_session(self.context.sessions) as session:
+            actor = self.context.actor(session, actor_name)
+            draft = self._draft(session, draft_id, actor, f"publish draft {draft_id}")
+            self._open(draft)
+            if base_revision is not None and base_revision != draft.revision:
+                raise self._conflict(session, draft, base_revision)
+            source_name = f"{draft.program}.yaml"
+            definition = parse_definition(draft.source, source_name)
+            if definition.program != draft.program:
+                raise InvalidData(f"draft {draft_id} is for '{draft.program}'")
+            self.authorize(session, actor, draft.program, draft.source, "publish it")
+            result, event = self.definitions.publish_in(
+                session, definition, draft.source, source_name, actor.name, note, draft_id
+            )
+            if not result.created:
+                raise InvalidData(
+                    f"draft {draft_id} is identical to version {result.version}, which is "
+                    "published: nothing to publish"
+                )
+            draft.status, draft.published_version = "published", result.version
+            draft.updated_at, draft.updated_by = utcnow(), actor.name
+        self.definitions.announce(result, actor.name, event)
+        return result
+
+    # ---------------------------------------------------------------- reads
+    def get(self, draft_id: int, actor_name: str) -> dict[str, Any]:
+        with self.context.sessions() as session:
+            actor = self.context.actor(session, actor_name)
+            return draft_json(self._draft(session, draft_id, actor, f"open draft {draft_id}"))
+
+    def list(self, programs: Sequence[str], *, status: str | None = "open") -> list[dict[str, Any]]:
+        """Drafts of ``programs`` (already checked by the caller), newest change first."""
+        with self.context.sessions() as session:
+            query = select(DefinitionDraft).where(DefinitionDraft.program.in_(list(programs)))
+            if status is not None:
+                query = query.where(DefinitionDraft.status == status)
+            rows = session.scalars(query.order_by(DefinitionDraft.updated_at.desc()))
+            return [draft_json(d, source=False) for d in rows]
