@@ -1,4 +1,4 @@
-"""Admin-only screens: users and their role grants, regions, definition versions.
+"""Admin-only screens: users and their role grants, regions (definitions: the studio).
 
 They read and write only through the engine (``engine().users``, ``.regions``,
 ``.definitions``), so the engine's checks apply (role level against region level, password
@@ -246,12 +246,3 @@ class RegionsView(AdminOnly, BaseView):
             "success",
         )
         return redirect(url_for(".index"))
-
-
-class DefinitionsView(AdminOnly, BaseView):
-    """Every stored version of every program's definition (publishing is `rukun workflow
-    publish`)."""
-
-    @expose("/")
-    def index(self) -> Any:
-        return self.render("rukun/admin_definitions.html", versions=engine().definitions.list())

@@ -12,7 +12,7 @@ from flask_admin import Admin
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from admin import admin_views, auth, views
+from admin import admin_views, auth, studio_views, views
 from admin.formatting import register_filters
 from engine.errors import RukunError
 from engine.runtime import Rukun
@@ -48,11 +48,15 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     inbox = views.InboxView(name=lazy_gettext("Tugas saya"), url="/")
     admin = Admin(app, name="Rukun", index_view=inbox)
     admin.add_view(views.CasesView(name=lazy_gettext("Kasus"), endpoint="cases", url="/cases"))
+    admin.add_view(
+        studio_views.StudioView(
+            name=lazy_gettext("Alur kerja"), endpoint="definitions", url="/definitions"
+        )
+    )
     category = lazy_gettext("Administrasi")
     for view, endpoint, name in (
         (admin_views.UsersView, "admin_users", lazy_gettext("Pengguna dan peran")),
         (admin_views.RegionsView, "admin_regions", lazy_gettext("Wilayah")),
-        (admin_views.DefinitionsView, "admin_definitions", lazy_gettext("Versi alur kerja")),
     ):
         url = "/admin/" + endpoint.removeprefix("admin_")
         admin.add_view(view(name=name, category=category, endpoint=endpoint, url=url))

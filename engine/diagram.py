@@ -36,7 +36,12 @@ def workflow_graph(
     )
     graph.attr("edge", fontname="sans-serif", fontsize="9", color="#adb5bd")
     for state in definition.states:
-        attributes = {"label": state.label.get(lang), "peripheries": "2" if state.final else "1"}
+        # nohtml: a label written as <...> must not become a Graphviz HTML label (whose HREF
+        # attributes would put links, e.g. javascript:, into the SVG the pages inline)
+        attributes = {
+            "label": graphviz.nohtml(state.label.get(lang)),
+            "peripheries": "2" if state.final else "1",
+        }
         if state.name == current:
             attributes.update(fillcolor=CURRENT, fontcolor="white", color=CURRENT)
         elif state.name in visited:
@@ -50,7 +55,7 @@ def workflow_graph(
             graph.edge(
                 source,
                 transition.dest,
-                label=transition.label.get(lang),
+                label=graphviz.nohtml(transition.label.get(lang)),
                 color=VISITED if done else "#adb5bd",
                 penwidth="2" if done else "1",
             )

@@ -361,7 +361,7 @@ def test_bulk_action_cannot_reach_cases_outside_the_scope(web: Flask, scenario: 
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/users/", "/admin/regions/", "/admin/definitions/"],
+    ["/admin/users/", "/admin/regions/"],
 )
 def test_admin_screens_are_for_admins_only_and_show_no_password_hashes(
     web: Flask, scenario: Scenario, path: str

@@ -19,10 +19,11 @@ from werkzeug.test import TestResponse
 
 from admin import create_app
 from engine.language.roles import BUILTIN_ROLES
-from tests.builders import ROOT, Scenario
+from tests.builders import PROBEBAYA_FILE, ROOT, Scenario, probebaya_revised
 from tests.integration.test_admin import PASSWORD, csrf, kelurahan_of, login, user_with_password
 
 ADMIN = "web_admin"
+PROBEBAYA_TEXT = PROBEBAYA_FILE.read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -309,11 +310,6 @@ def test_region_list_filters_by_level_and_parent_and_pages_by_code(
     assert unknown.status_code == 200 and "no region 99.99" in text(unknown)
 
 
-def test_definition_versions_are_listed(admin: FlaskClient) -> None:
-    page = text(admin.get("/admin/definitions/"))
-    assert "probebaya" in page and "published" in page and "probebaya.yaml" in page
-
-
 def test_admin_forms_without_a_csrf_token_are_rejected(
     web: Flask, scenario: Scenario, admin: FlaskClient
 ) -> None:
@@ -369,6 +365,8 @@ class Places:
     other_rt: str
     rw: str
     case_b_subject: str
+    draft: int = 0
+    spare_draft: int = 0
 
 
 @dataclass(frozen=True)
@@ -394,6 +392,10 @@ def signed_in(status: int) -> Callable[[str], int]:
 
 def only(roles: tuple[str, ...], status: int, others: int = 403) -> Callable[[str], int]:
     return lambda role: 302 if role == ANONYMOUS else (status if role in roles else others)
+
+
+def studio(status: int) -> Callable[[str], int]:
+    return only(("program_officer", "admin"), status)
 
 
 def in_scope_b(unscoped: int) -> Callable[[str], int]:
@@ -434,7 +436,6 @@ MATRIX: tuple[Check, ...] = (
     ),
     Check("/admin/users/", "GET", lambda p: "/admin/users/", only(("admin",), 200)),
     Check("/admin/regions/", "GET", lambda p: "/admin/regions/", only(("admin",), 200)),
-    Check("/admin/definitions/", "GET", lambda p: "/admin/definitions/", only(("admin",), 200)),
     Check(
         "/cases/<int:case_id>/check/<trigger>",
         "POST",
@@ -537,6 +538,107 @@ MATRIX: tuple[Check, ...] = (
         _csv,
         multipart=True,
     ),
+    # the studio: program officers and admins (the matrix's are unscoped: every program)
+    Check("/definitions/", "GET", lambda p: "/definitions/", studio(200)),
+    Check("/definitions/<program>/", "GET", lambda p: "/definitions/probebaya/", studio(200)),
+    Check(
+        "/definitions/<program>/v<int:version>.yaml",
+        "GET",
+        lambda p: "/definitions/probebaya/v1.yaml",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/new",
+        "POST",
+        lambda p: "/definitions/drafts/new",
+        studio(302),
+        lambda p: {"program": "probebaya"},
+    ),
+    Check(
+        "/definitions/drafts/upload",
+        "POST",
+        lambda p: "/definitions/drafts/upload",
+        studio(302),
+        lambda p: {"file": _upload(PROBEBAYA_TEXT, "probebaya.yaml")},
+        multipart=True,
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/",
+        "GET",
+        lambda p: f"/definitions/drafts/{p.draft}/",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>.yaml",
+        "GET",
+        lambda p: f"/definitions/drafts/{p.draft}.yaml",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/check",
+        "POST",
+        lambda p: f"/definitions/drafts/{p.draft}/check",
+        studio(200),
+        lambda p: {"source": PROBEBAYA_TEXT},
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/save",
+        "POST",
+        lambda p: f"/definitions/drafts/{p.draft}/save",
+        studio(302),
+        lambda p: {"source": probebaya_revised(), "revision": "1"},
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/diff",
+        "GET",
+        lambda p: f"/definitions/drafts/{p.draft}/diff",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/try",
+        "GET",
+        lambda p: f"/definitions/drafts/{p.draft}/try",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/try",
+        "POST",
+        lambda p: f"/definitions/drafts/{p.draft}/try",
+        studio(200),
+        lambda p: {"subject": p.rt, "trigger-0": "hold_sosialisasi", "role-0": "ketua_rt"},
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/impact",
+        "GET",
+        lambda p: f"/definitions/drafts/{p.draft}/impact",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/discard",
+        "POST",
+        lambda p: f"/definitions/drafts/{p.spare_draft}/discard",
+        studio(302),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/publish",
+        "POST",
+        lambda p: f"/definitions/drafts/{p.draft}/publish",
+        studio(302),
+        lambda p: {"note": "matrix", "revision": "2"},
+    ),
+    Check(
+        "/definitions/<program>/migrate",
+        "GET",
+        lambda p: "/definitions/probebaya/migrate",
+        studio(200),
+    ),
+    Check(
+        "/definitions/<program>/migrate",
+        "POST",
+        lambda p: "/definitions/probebaya/migrate",
+        studio(200),  # a dry run of case A to the published version
+        lambda p: {"cases": str(p.case_a), "action": "dry_run"},
+    ),
     Check("/language/<code>", "POST", lambda p: "/language/en", everyone(302)),
     Check("/logout", "POST", lambda p: "/logout", everyone(302)),
 )
@@ -575,6 +677,8 @@ def places(scenario: Scenario, world_programs: None) -> Places:
         if r["code"].startswith("64.72.") and not r["code"].startswith(rw)
     )
     app.users.add(MARKER_USER, "kelurahan", [kelurahan_of(scenario)], PASSWORD)
+    app.users.add("matrix_studio", "program_officer", [])
+    drafts = [app.studio.drafts.create("matrix_studio", program="probebaya") for _ in range(2)]
     return Places(
         case_a["id"],
         case_b["id"],
@@ -583,6 +687,8 @@ def places(scenario: Scenario, world_programs: None) -> Places:
         other_rt,
         rw,
         banjarbaru_group,
+        drafts[0]["id"],
+        drafts[1]["id"],
     )
 
 

@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 from engine.diagram import CURRENT, render_svg, workflow_graph
-from engine.language import load_definition
+from engine.language import load_definition, parse_definition
 
-PROBEBAYA = load_definition(
-    Path(__file__).resolve().parent.parent.parent / "workflows" / "probebaya.yaml"
-)
+PROBEBAYA_FILE = Path(__file__).resolve().parent.parent.parent / "workflows" / "probebaya.yaml"
+PROBEBAYA = load_definition(PROBEBAYA_FILE)
+PROBEBAYA_TEXT = PROBEBAYA_FILE.read_text(encoding="utf-8")
 
 
 def test_graph_has_every_state_and_labelled_transitions() -> None:
@@ -44,3 +44,18 @@ def test_rendering_gives_svg_or_none_without_graphviz() -> None:
         return
     assert svg is not None and svg.lstrip().startswith("<?xml")
     assert "<svg" in svg and "Persiapan rembug warga" in svg
+
+
+def test_a_label_written_as_graphviz_html_cannot_put_a_link_into_the_svg() -> None:
+    """Officers write labels; one like <<TABLE>...HREF=...>> must stay text, not become a
+    Graphviz HTML label whose HREF turns into an <a xlink:href> in the inlined SVG."""
+    if shutil.which("dot") is None:
+        return
+    hostile = '<<TABLE><TR><TD HREF="javascript:alert(1)">x</TD></TR></TABLE>>'
+    text = PROBEBAYA_TEXT.replace(
+        'label: {id: "Selesai", en: "Closed"}', "label: '" + hostile + "'"
+    )
+    svg = render_svg(workflow_graph(parse_definition(text), "en"))
+    assert svg is not None
+    assert "xlink:href" not in svg and "<a " not in svg
+    assert "&lt;&lt;TABLE&gt;" in svg
