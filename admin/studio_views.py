@@ -7,9 +7,10 @@ with a change note and the migration of running cases. Every read and write goes
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from flask import Response, flash, jsonify, redirect, request, url_for
+from flask import Response, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_login import current_user
@@ -25,6 +26,8 @@ from engine.studio.drafts import MAX_DRAFT_BYTES, DraftConflict
 from engine.studio.migration import Selection
 from engine.studio.simulation import parse_steps
 
+#: Built by `npm run build` in admin/frontend (CodeMirror 6 from the npm registry).
+EDITOR_BUNDLE = "build/studio.js"
 #: Step rows the "try it" form offers (more with ?rows=N).
 STEP_ROWS = 6
 MAX_STEP_ROWS = 40
@@ -46,6 +49,15 @@ def _yaml_download(text: str, filename: str) -> Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def _editor_bundle() -> str | None:
+    """The code editor's script (built from admin/frontend with npm), if it was built: the
+    editor page is a plain form without it."""
+    static = current_app.static_folder
+    if static is None or not (Path(static) / EDITOR_BUNDLE).is_file():
+        return None
+    return url_for("static", filename=EDITOR_BUNDLE)
 
 
 def _diagram(definition: Any) -> str | None:
@@ -157,6 +169,7 @@ class StudioView(StudioOnly, BaseView):
             versions=versions,
             conflict=conflict,
             error=error,
+            editor_bundle=_editor_bundle(),
         )
         return page, status
 

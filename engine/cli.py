@@ -136,12 +136,12 @@ def rukun_app(check: bool = True) -> Any:
     return app
 
 
-def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
+def parse_pairs(pairs: Iterable[str], what: str, shape: str = "FIELD=VALUE") -> dict[str, str]:
     result: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise click.UsageError(f"{what} takes FIELD=VALUE, got {pair!r}")
+            raise click.UsageError(f"{what} takes {shape}, got {pair!r}")
         result[key.strip()] = value
     return result
 
@@ -405,7 +405,7 @@ def workflow_migrate(
     if one cannot move, nothing changes (exit 1). Each moved case gets a migration record."""
     from engine.studio.migration import Selection
 
-    mapping = parse_pairs(pairs, "--map")
+    mapping = {old: new.strip() for old, new in parse_pairs(pairs, "--map", "OLD=NEW").items()}
     selection = Selection(from_version, case_ids, states, region)
 
     def progress(done: int, total: int) -> None:
@@ -432,13 +432,15 @@ def workflow_migrate(
     ]
 
     def human() -> Iterable[str]:
-        verb = "would move" if dry_run and plan.valid else "moved" if plan.valid else "cannot move"
         for r in rows:
-            if r["ok"]:
-                old = f"v{r['from_version']} {r['from_state']}"
-                yield f"case {r['case_id']}: {verb} {old} -> v{r['to_version']} {r['to_state']}"
+            move = f"v{r['from_version']} {r['from_state']} -> v{r['to_version']} {r['to_state']}"
+            if not r["ok"]:
+                error = r["error"].removeprefix(f"case {r['case_id']} ")
+                yield f"case {r['case_id']}: {error}"
+            elif not plan.valid:
+                yield f"case {r['case_id']}: could move {move}, but not alone"
             else:
-                yield f"case {r['case_id']}: {r['error']}"
+                yield f"case {r['case_id']}: {'would move' if dry_run else 'moved'} {move}"
         if not plan.valid:
             yield "nothing was changed"
 

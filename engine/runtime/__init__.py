@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from engine.runtime.cases import Cases
@@ -13,7 +16,9 @@ from engine.runtime.users import Users
 from engine.settings import Settings
 from engine.store.db import check_current, make_engine, make_sessionmaker, upgrade
 from engine.store.documents import DocumentStore
-from engine.studio.service import Studio
+
+if TYPE_CHECKING:
+    from engine.studio.service import Studio
 
 
 class Rukun:
@@ -35,7 +40,14 @@ class Rukun:
         self.users = Users(self.context)
         self.cases = Cases(self.context)
         self.reports = Reports(self.context)
-        self.studio = Studio(self.context, self.definitions, self.cases)
+
+    @cached_property
+    def studio(self) -> Studio:
+        """Definitions as program officers edit them (built on first use: the studio's
+        modules import the runtime's)."""
+        from engine.studio.service import Studio
+
+        return Studio(self.context, self.definitions, self.cases)
 
     @property
     def engine(self) -> Engine:

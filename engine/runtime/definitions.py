@@ -169,6 +169,6 @@ class Definitions:
                 query = query.where(DefinitionVersion.version == version)
             row = session.scalar(query)
             if row is None:
-                which = f"version {version} of " if version is not None else "a published "
+                which = f"version {version} of " if version is not None else "published "
                 raise NotFound(f"no {which}program '{program}'")
             return row, self.context.definition(row)

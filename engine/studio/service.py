@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Forbidden, NotFound
+from engine.errors import DefinitionError, Forbidden, InvalidData, NotFound, Problem
 from engine.language import Definition, parse_definition
 from engine.runtime.access import Actor
 from engine.runtime.cases import Cases
@@ -20,10 +21,35 @@ from engine.runtime.definition_log import event_json
 from engine.runtime.definitions import Definitions, PublishResult, version_json
 from engine.store.models import Case, DefinitionEvent, DefinitionVersion
 from engine.studio.access import STUDIO_ROLES, may_work_on, program_role
+from engine.studio.checks import lint
 from engine.studio.diff import structural_diff, text_diff
 from engine.studio.drafts import Drafts
 from engine.studio.migration import Migrations, Plan, Progress, Selection, proposed_state
 from engine.studio.simulation import Simulator, Step
+
+
+@dataclass(frozen=True)
+class Check:
+    """A draft text checked: its definition (None when invalid), errors and warnings."""
+
+    definition: Definition | None
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        def one(problem: Problem, severity: str) -> dict[str, Any]:
+            return {
+                "line": problem.line,
+                "col": problem.col,
+                "message": problem.message,
+                "severity": severity,
+            }
+
+        return {
+            "valid": self.definition is not None,
+            "problems": [one(p, "error") for p in self.problems]
+            + [one(w, "warning") for w in self.warnings],
+        }
 
 
 class Studio:
@@ -179,12 +205,71 @@ class Studio:
     def publish_text(
         self, text: str, source_name: str, actor_name: str, note: str | None
     ) -> PublishResult:
-        """Publish a file as ``actor_name`` (checked like a draft's publication)."""
+        """Publish a file as ``actor_name`` (checked like a draft's publication, which
+        needs a change note too)."""
         definition = parse_definition(text, source_name)
         with self.context.sessions() as session:
             actor = self._actor(session, actor_name)
             self.drafts.authorize(session, actor, definition.program, text, "publish it")
+        if not (note or "").strip():
+            raise InvalidData("publishing needs a change note: say what changed and why")
         return self.definitions.publish_text(text, source_name, actor_name, note)
+
+    @staticmethod
+    def check(text: str, source: str = "<draft>") -> Check:
+        """What the editor shows as the officer types: the validator's problems, and when
+        the text is valid the checks beyond syntax (warnings) and the parsed definition."""
+        try:
+            definition = parse_definition(text, source)
+        except DefinitionError as error:
+            return Check(None, tuple(error.problems), ())
+        return Check(definition, (), tuple(lint(text, source)))
+
+    def migration_choices(self, program: str, to_version: int, actor_name: str) -> dict[str, Any]:
+        """What the migration form offers: the versions, and each state running cases of
+        other versions are in, with how many, whether the target has it, and a proposal."""
+        self.authorize(actor_name, program, f"migrate {program} cases")
+        target_row, target = self.definitions.get(program, to_version)
+        with self.context.sessions() as session:
+            versions = {
+                v.id: v
+                for v in session.scalars(
+                    select(DefinitionVersion).where(DefinitionVersion.program == program)
+                )
+            }
+            rows = session.execute(
+                select(Case.definition_version_id, Case.state, func.count(Case.id))
+                .where(Case.program == program, Case.definition_version_id != target_row.id)
+                .group_by(Case.definition_version_id, Case.state)
+            ).all()
+        states: dict[str, dict[str, Any]] = {}
+        for version_id, state, count in rows:
+            old = self.context.definition(versions[version_id])
+            if old.state(state).final:
+                continue
+            entry = states.setdefault(
+                state,
+                {
+                    "state": state,
+                    "label": old.state(state).label.to_json(),
+                    "count": 0,
+                    "versions": [],
+                    "exists": target.has_state(state),
+                    "proposed": proposed_state(old, state, target),
+                },
+            )
+            entry["count"] += count
+            entry["versions"] = sorted({*entry["versions"], versions[version_id].version})
+        return {
+            "program": program,
+            "to_version": target_row.version,
+            "versions": sorted(v.version for v in versions.values()),
+            "states": sorted(states.values(), key=lambda e: e["state"]),
+            "target_states": [
+                {"state": s.name, "label": s.label.to_json(), "final": s.final}
+                for s in target.states
+            ],
+        }
 
     # ---------------------------------------------------------------- try it
     def simulate(
