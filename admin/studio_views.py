@@ -7,6 +7,7 @@ with a change note and the migration of running cases. Every read and write goes
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,14 @@ from flask_login import current_user
 
 from admin.admin_views import AdminOnly
 from admin.auth import current_language, engine
+from admin.studio_forms import edit_from_form
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, DefinitionError, InvalidData, NotFound
+from engine.language import Definition, TransitionSpec
+from engine.language.model import LEDGER_TOTALS
 from engine.language.roles import SUBJECTS
 from engine.studio.access import STUDIO_ROLES
+from engine.studio.catalogue import guard_catalogue
 from engine.studio.diff import summary_lines, text_diff
 from engine.studio.drafts import MAX_DRAFT_BYTES, DraftConflict
 from engine.studio.migration import Selection
@@ -62,6 +67,40 @@ def _editor_bundle() -> str | None:
 
 def _diagram(definition: Any) -> str | None:
     return render_svg(workflow_graph(definition, current_language())) if definition else None
+
+
+def _flat_params(params: Any, path: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every scalar param with its path (nested mappings such as quotas by region opened)."""
+    rows: list[dict[str, Any]] = []
+    for key, value in params.items():
+        here = (*path, str(key))
+        if isinstance(value, dict):
+            rows.extend(_flat_params(value, here))
+        else:
+            rows.append({"path": list(here), "name": ".".join(here), "value": value})
+    return rows
+
+
+def _label_groups(definition: Definition) -> list[tuple[str, list[tuple[list[Any], Any, str]]]]:
+    """What the label forms edit: (group title, [(edit target, label, name)])."""
+    shared = Counter(t.trigger for t in definition.transitions)
+
+    def transition_target(t: TransitionSpec) -> list[Any]:
+        source = None if t.any_source or shared[t.trigger] == 1 else t.sources[0]
+        return ["transition", t.trigger, source]
+
+    return [
+        (gettext("Program"), [(["program"], definition.title, definition.program)]),
+        (gettext("Tahap"), [(["state", s.name], s.label, s.name) for s in definition.states]),
+        (
+            gettext("Transisi"),
+            [(transition_target(t), t.label, t.trigger) for t in definition.transitions],
+        ),
+        (
+            gettext("Isian"),
+            [(["field", f.name], f.label, f.name) for f in definition.fields.values()],
+        ),
+    ]
 
 
 def _parse_values(text: str, row: int) -> dict[str, Any]:
@@ -232,6 +271,47 @@ class StudioView(StudioOnly, BaseView):
         )
         flash(message, "success")
         return redirect(url_for(".migrate", program=result.program, to=result.version))
+
+    @expose("/drafts/<int:draft_id>/form")
+    def form(self, draft_id: int) -> Any:
+        return self._form(engine().studio.drafts.get(draft_id, current_user.name))
+
+    def _form(self, draft: dict[str, Any], status: int = 200, error: str | None = None) -> Any:
+        """The form tab: the common changes as small forms over the parsed draft."""
+        definition = engine().studio.check(draft["source"], f"{draft['program']}.yaml").definition
+        catalogue = guard_catalogue()
+        chosen = next((g for g in catalogue if g["name"] == request.args.get("guard")), None)
+        page = self.render(
+            "rukun/studio_form.html",
+            draft=draft,
+            definition=definition,
+            params=_flat_params(definition.params) if definition else [],
+            label_groups=_label_groups(definition) if definition else [],
+            shared=Counter(t.trigger for t in definition.transitions) if definition else {},
+            catalogue=catalogue,
+            chosen=chosen,
+            chosen_at=request.args.get("at", ""),
+            ledger_totals=LEDGER_TOTALS,
+            error=error,
+        )
+        return page, status
+
+    @expose("/drafts/<int:draft_id>/edit", methods=["POST"])
+    def edit(self, draft_id: int) -> Any:
+        """One form edit, applied to the revision the officer saw and saved as the next."""
+        studio = engine().studio
+        revision = request.form.get("revision", type=int) or 0
+        section = request.form.get("section", "")
+        try:
+            studio.drafts.edit(draft_id, edit_from_form(request.form), revision, current_user.name)
+        except DraftConflict as conflict:
+            draft = studio.drafts.get(draft_id, current_user.name)
+            return self._editor(draft, None, 409, conflict=conflict)
+        except (InvalidData, Conflict) as refused:
+            draft = studio.drafts.get(draft_id, current_user.name)
+            return self._form(draft, refused.http_status, refused.message)
+        flash(gettext("Perubahan disimpan ke draf."), "success")
+        return redirect(url_for(".form", draft_id=draft_id) + (f"#{section}" if section else ""))
 
     # ------------------------------------------------------------------ review
     @expose("/drafts/<int:draft_id>/diff")

@@ -5,7 +5,7 @@ refused and shows what they changed), discarded, or published as the next versio
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,6 +22,7 @@ from engine.store.db import write_session
 from engine.store.models import DefinitionDraft, DefinitionVersion, DraftRevision, utcnow
 from engine.studio.access import program_role
 from engine.studio.diff import text_diff
+from engine.studio.edits import apply_edit
 
 #: A definition file is a few dozen KiB; anything far larger is not one.
 MAX_DRAFT_BYTES = 512 * 1024
@@ -244,6 +245,21 @@ class Drafts:
             result, logged = draft_json(draft), event_json(event)
         announce(logged)
         return result
+
+    def edit(
+        self, draft_id: int, edit: Mapping[str, Any], base_revision: int, actor_name: str
+    ) -> dict[str, Any]:
+        """Apply one form edit (:func:`engine.studio.edits.apply_edit`: comments, key order
+        and layout kept) to the draft as it was at ``base_revision`` and save the result as
+        the next revision; refused like a save when someone saved in between."""
+        with self.context.sessions() as session:
+            actor = self.context.actor(session, actor_name)
+            draft = self._draft(session, draft_id, actor, f"edit draft {draft_id}")
+            self._open(draft)
+            if draft.revision != base_revision:
+                raise self._conflict(session, draft, base_revision)
+            text = draft.source
+        return self.save(draft_id, apply_edit(text, edit), base_revision, actor_name)
 
     @staticmethod
     def _open(draft: DefinitionDraft) -> None:

@@ -589,6 +589,24 @@ MATRIX: tuple[Check, ...] = (
         lambda p: {"source": probebaya_revised(), "revision": "1"},
     ),
     Check(
+        "/definitions/drafts/<int:draft_id>/form",
+        "GET",
+        lambda p: f"/definitions/drafts/{p.draft}/form?guard=quorum&at=record_rembug|",
+        studio(200),
+    ),
+    Check(
+        "/definitions/drafts/<int:draft_id>/edit",
+        "POST",
+        lambda p: f"/definitions/drafts/{p.draft}/edit",
+        studio(302),
+        lambda p: {
+            "op": "set_param",
+            "path": '["budget_max"]',
+            "value": "350000000",
+            "revision": "2",
+        },
+    ),
+    Check(
         "/definitions/drafts/<int:draft_id>/diff",
         "GET",
         lambda p: f"/definitions/drafts/{p.draft}/diff",
@@ -624,7 +642,7 @@ MATRIX: tuple[Check, ...] = (
         "POST",
         lambda p: f"/definitions/drafts/{p.draft}/publish",
         studio(302),
-        lambda p: {"note": "matrix", "revision": "2"},
+        lambda p: {"note": "matrix", "revision": "3"},
     ),
     Check(
         "/definitions/<program>/migrate",

@@ -216,3 +216,85 @@ def test_an_upload_becomes_a_draft_and_a_bad_migration_changes_nothing(
     stranded = post(officer, "/definitions/probebaya/migrate?to=2", {"action": "apply"})
     assert stranded.status_code == 422 and "has no state" in text(stranded)
     assert scenario.app.cases.history(case["id"]) == before
+
+
+def edit(client: FlaskClient, draft: int, revision: int, **fields: Any) -> TestResponse:
+    return post(client, f"/definitions/drafts/{draft}/edit", {"revision": str(revision), **fields})
+
+
+def test_form_edits_raise_the_quorum_and_add_a_state_keeping_comments(
+    scenario: Scenario, officer: FlaskClient
+) -> None:
+    draft = new_draft(officer)
+    form = text(officer.get(f"/definitions/drafts/{draft}/form"))
+    assert 'data-param="quorum_fraction"' in form and "hold_sosialisasi" not in form
+    steps = [
+        {"op": "set_param", "path": '["quorum_fraction"]', "value": "0.6667"},
+        {
+            "op": "add_state",
+            "name": "sosialisasi",
+            "label_id": "Sosialisasi program",
+            "label_en": "Programme briefing",
+            "before": "rembug_held",
+        },
+        {
+            "op": "add_transition",
+            "trigger": "hold_sosialisasi",
+            "sources": "draft",
+            "dest": "sosialisasi",
+            "roles": "ketua_rt",
+            "label_id": "Catat sosialisasi",
+            "label_en": "Record the briefing",
+        },
+        {
+            "op": "set_transition_ends",
+            "trigger": "record_rembug",
+            "new_sources": "sosialisasi",
+            "new_dest": "rembug_held",
+        },
+    ]
+    for revision, fields in enumerate(steps, 1):
+        response = edit(officer, draft, revision, **fields)
+        assert response.status_code == 302, text(response)[:600]
+    source = scenario.app.studio.drafts.get(draft, OFFICER)["source"]
+    original = (ROOT / "workflows" / "probebaya.yaml").read_text(encoding="utf-8")
+    for line in original.splitlines():
+        if line.lstrip().startswith("#"):
+            assert line in source  # every comment kept
+    assert re.search(r"\n  quorum_fraction: 0\.6667 +# rembug warga needs a majority", source)
+    definition = scenario.app.studio.check(source).definition
+    assert definition is not None
+    assert definition.params["quorum_fraction"] == 0.6667
+    assert definition.transition("record_rembug", "sosialisasi") is not None
+    assert [s.name for s in definition.states][:3] == ["draft", "sosialisasi", "rembug_held"]
+    editor = text(officer.get(f"/definitions/drafts/{draft}/"))
+    assert "Sosialisasi program" in editor and "Revisi 5" in editor
+
+
+def test_a_guard_is_added_from_its_parameter_form_and_a_bad_edit_changes_nothing(
+    scenario: Scenario, officer: FlaskClient
+) -> None:
+    draft = new_draft(officer)
+    form = text(officer.get(f"/definitions/drafts/{draft}/form?guard=amount_between&at=verify|"))
+    assert 'name="arg-field"' in form and 'name="arg-min"' in form and "params.budget_max" in form
+    added = edit(
+        officer,
+        draft,
+        1,
+        op="add_guard",
+        guard="amount_between",
+        trigger="verify",
+        source="",
+        **{"arg-field": "budget", "arg-max": "params.budget_max"},
+    )
+    assert added.status_code == 302, text(added)[:600]
+    source = scenario.app.studio.drafts.get(draft, OFFICER)["source"]
+    definition = scenario.app.studio.check(source).definition
+    assert definition is not None
+    guards = definition.transition("verify", "submitted").guards
+    assert guards[-1].name == "amount_between" and guards[-1].args["max"] == "params.budget_max"
+    refused = edit(officer, draft, 2, op="rename_state", old="verifed", new="checked")
+    assert refused.status_code == 422 and "did you mean" in text(refused)
+    stale = edit(officer, draft, 1, op="rename_state", old="verified", new="checked")
+    assert stale.status_code == 409 and "menyimpan revisi 2" in text(stale)
+    assert scenario.app.studio.drafts.get(draft, OFFICER)["revision"] == 2
