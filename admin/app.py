@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -46,7 +47,8 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     auth.init_app(app)
     register_filters(app)
     inbox = views.InboxView(name=lazy_gettext("Tugas saya"), url="/")
-    admin = Admin(app, name="Rukun", index_view=inbox)
+    theme = Bootstrap4Theme(base_template="rukun/base.html")
+    admin = Admin(app, name="Rukun", index_view=inbox, theme=theme)
     admin.add_view(views.CasesView(name=lazy_gettext("Kasus"), endpoint="cases", url="/cases"))
     admin.add_view(
         studio_views.StudioView(

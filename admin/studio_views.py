@@ -11,7 +11,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, flash, jsonify, redirect, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_login import current_user
@@ -29,6 +38,7 @@ from engine.studio.catalogue import guard_catalogue
 from engine.studio.diff import summary_lines, text_diff
 from engine.studio.drafts import MAX_DRAFT_BYTES, DraftConflict
 from engine.studio.migration import Selection
+from engine.studio.outline import outline
 from engine.studio.simulation import parse_steps
 
 #: Built by `npm run build` in admin/frontend (CodeMirror 6 from the npm registry).
@@ -278,7 +288,8 @@ class StudioView(StudioOnly, BaseView):
 
     def _form(self, draft: dict[str, Any], status: int = 200, error: str | None = None) -> Any:
         """The form tab: the common changes as small forms over the parsed draft."""
-        definition = engine().studio.check(draft["source"], f"{draft['program']}.yaml").definition
+        definition = outline(draft["source"])  # also while the draft is not valid yet
+        check = engine().studio.check(draft["source"], f"{draft['program']}.yaml").to_json()
         catalogue = guard_catalogue()
         chosen = next((g for g in catalogue if g["name"] == request.args.get("guard")), None)
         page = self.render(
@@ -292,6 +303,7 @@ class StudioView(StudioOnly, BaseView):
             chosen=chosen,
             chosen_at=request.args.get("at", ""),
             ledger_totals=LEDGER_TOTALS,
+            check=check,
             error=error,
         )
         return page, status
@@ -451,6 +463,17 @@ class StudioView(StudioOnly, BaseView):
                 )
                 flash(message, "success")
         status = 422 if error or (plan is not None and not plan.valid) else 200
+        if request.method == "POST" and request.accept_mimetypes.best == "application/json":
+            # a chunk sent by the page's script (admin/static/rukun.js), for its progress bar
+            rows = render_template("rukun/_migration_rows.html", plan=plan, applied=applied)
+            return jsonify(
+                {
+                    "error": error,
+                    "valid": bool(plan and plan.valid),
+                    "rows": plan.rows if plan else [],
+                    "html": rows,
+                }
+            ), status
         page = self.render(
             "rukun/studio_migrate.html",
             program=overview,

@@ -2,7 +2,7 @@
  * - money inputs show thousands separators as the user types (Rp 150.000.000);
  * - list fields (RAB lines, KUBE members) get rows added and removed;
  * - transition forms ask the server which guards hold as the user types;
- * - bulk actions run in chunks with a progress bar.
+ * - bulk actions and case migrations run in chunks with a progress bar.
  * Our own code, served from /static; nothing is loaded from elsewhere. */
 (function () {
   "use strict";
@@ -226,10 +226,82 @@
     if (form) form.addEventListener("submit", function (event) { runBulk(form, event); });
   }
 
+  // ---- migrating cases in chunks ---------------------------------------------------------
+  // Without script "Pindahkan" posts once and the server validates every selected case, then
+  // moves each. With it, the page first asks for the dry run of the whole selection (so an
+  // invalid request still changes nothing), then sends the valid cases in chunks and shows
+  // the progress; an invalid request is posted as without script, to show why.
+  function post(form, fields) {
+    var body = new FormData(form);
+    Object.keys(fields).forEach(function (name) { body.set(name, fields[name]); });
+    // the attribute, not form.action: the form's buttons are named "action"
+    return fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" },
+    }).then(function (response) { return response.json(); });
+  }
+
+  function runMigration(form, event) {
+    var submitter = event.submitter;
+    if (!submitter || submitter.value !== "apply" || !window.fetch || form.dataset.plain) return;
+    event.preventDefault();
+    var panel = document.getElementById("migrate-progress");
+    var bar = panel.querySelector(".progress-bar");
+    var text = panel.querySelector(".rukun-progress-text");
+    var rows = panel.querySelector("tbody");
+    var size = parseInt(form.dataset.chunk || "25", 10);
+    var buttons = form.querySelectorAll("button[type=submit]");
+    function busy(on) { buttons.forEach(function (b) { b.disabled = on; }); }
+    function plain() { // let the server answer the whole request as a page
+      form.dataset.plain = "1";
+      busy(false);
+      submitter.click();
+    }
+    busy(true);
+    post(form, { action: "dry_run" }).then(function (plan) {
+      if (!plan.valid) return plain();
+      var ids = plan.rows.map(function (row) { return String(row.case_id); });
+      var done = 0;
+      panel.hidden = false;
+      rows.innerHTML = "";
+      function show() {
+        var percent = Math.round((done / ids.length) * 100);
+        bar.style.width = percent + "%";
+        bar.setAttribute("aria-valuenow", String(percent));
+        text.textContent = form.dataset.progressText
+          .replace("{done}", String(done)).replace("{total}", String(ids.length));
+      }
+      function next() {
+        if (done >= ids.length) { busy(false); return null; }
+        var chunk = ids.slice(done, done + size);
+        return post(form, { action: "apply", cases: chunk.join(" ") }).then(function (answer) {
+          rows.insertAdjacentHTML("beforeend", answer.html);
+          done += chunk.length;
+          show();
+          return next();
+        });
+      }
+      show();
+      return next();
+    }).catch(function () {
+      text.textContent = form.dataset.failedText;
+      bar.classList.add("bg-danger");
+      busy(false);
+    });
+  }
+
+  function watchMigration(root) {
+    var form = root.querySelector("form#migrate-form[data-progress-text]");
+    if (form) form.addEventListener("submit", function (event) { runMigration(form, event); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     formatAllMoney(document);
     watchForms(document);
     watchBulk(document);
+    watchMigration(document);
   });
 })();
 
