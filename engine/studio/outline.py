@@ -133,7 +133,8 @@ def outline(text: str) -> Definition | None:
         return None
     if not isinstance(data, Mapping):
         return None
-    program = data.get("program") if isinstance(data.get("program"), str) else "program"
+    named = data.get("program")
+    program = named if isinstance(named, str) else "program"
     states = _states(data.get("states"))
     return Definition(
         program=program,
