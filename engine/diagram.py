@@ -11,6 +11,10 @@ import graphviz
 from engine.language import Definition
 
 CURRENT = "#0d6efd"
+#: Larger workflows are not drawn (callers show a plain list): Graphviz's layout time grows
+#: fast with size, and the studio draws every draft an officer types.
+MAX_DRAWN_STATES = 300
+MAX_DRAWN_EDGES = 1200
 VISITED = "#6c757d"
 
 
@@ -63,7 +67,10 @@ def workflow_graph(
 
 
 def render_svg(graph: graphviz.Digraph) -> str | None:
-    """SVG text, or None when Graphviz is not installed (callers show a plain list)."""
+    """SVG text, or None when Graphviz is not installed or the graph is too big to draw
+    (callers show a plain list)."""
+    if len(graph.body) > MAX_DRAWN_STATES + MAX_DRAWN_EDGES:
+        return None
     try:
         return graph.pipe(format="svg", encoding="utf-8")
     except (graphviz.ExecutableNotFound, graphviz.CalledProcessError):

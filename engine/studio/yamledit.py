@@ -17,6 +17,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from engine.errors import InvalidData
+from engine.language.source import YamlSourceError, load_yaml
 
 Node = CommentedMap | CommentedSeq
 Scalar = str | int | float | bool
@@ -33,6 +34,14 @@ class Document:
         self._yaml.width = 4096  # never fold: long labels and expressions stay on one line
         self._yaml.indent(*guess_indent(text))
         self._yaml.explicit_start = _first_content_line(text) == "---"
+        try:  # the validator's bounds first (node count, depth, alias cycles): ruamel has none
+            load_yaml(text, "<draft>")
+        except YamlSourceError as exc:
+            problem = exc.problem
+            raise InvalidData(
+                f"{problem.line}:{problem.col}: {problem.message}",
+                {"line": problem.line, "col": problem.col},
+            ) from exc
         try:
             root = self._yaml.load(text)
         except YAMLError as exc:

@@ -97,7 +97,7 @@ def test_other_layouts_survive_the_round_trip(text: str) -> None:
 
 
 def test_text_that_is_not_yaml_is_refused_with_its_position() -> None:
-    assert refused(edits.set_param, "a: [1,\nb: 2\n", "x", 1).startswith("3:1: not valid YAML")
+    assert refused(edits.set_param, "a: [1,\nb: 2\n", "x", 1).startswith("3:1: YAML syntax error")
     assert "duplicate key" in refused(edits.set_param, "a: 1\na: 2\n", "x", 1)
     assert "top level must be a mapping" in refused(edits.set_param, "- a\n", "x", 1)
 
