@@ -67,7 +67,9 @@ def test_a_definition_too_big_to_draw_gets_no_diagram() -> None:
             TransitionSpec(f"t{i}", (f"s{i}",), f"s{i + 1}", ("city",), Label("t", "t"))
             for i in range(1999)
         ]
-        big = Definition("big", Label("b", "b"), "rt", {}, {}, tuple(states), tuple(transitions), {})
+        big = Definition(
+            "big", Label("b", "b"), "rt", {}, {}, tuple(states), tuple(transitions), {}
+        )
         print(MAX_DRAWN_STATES < 2000, render_svg(workflow_graph(big)) is None)
     """
     result = run_limited(code)
