@@ -76,7 +76,9 @@ def _editor_bundle() -> str | None:
 
 
 def _diagram(definition: Any) -> str | None:
-    return render_svg(workflow_graph(definition, current_language())) if definition else None
+    if definition is None:
+        return None
+    return render_svg(workflow_graph(definition, current_language(), rankdir="TB"))
 
 
 def _flat_params(params: Any, path: tuple[str, ...] = ()) -> list[dict[str, Any]]:

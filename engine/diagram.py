@@ -23,12 +23,14 @@ def workflow_graph(
     lang: str = "id",
     current: str | None = None,
     taken: Iterable[tuple[str, str]] = (),
+    rankdir: str = "LR",
 ) -> graphviz.Digraph:
-    """The definition's graph; ``taken`` are (source, dest) pairs the case went along."""
+    """The definition's graph; ``taken`` are (source, dest) pairs the case went along;
+    ``rankdir`` TB draws it top to bottom (for a narrow column, as in the studio)."""
     walked = set(taken)
     visited = {state for pair in walked for state in pair}
     graph = graphviz.Digraph(
-        definition.program, graph_attr={"rankdir": "LR", "fontname": "sans-serif"}
+        definition.program, graph_attr={"rankdir": rankdir, "fontname": "sans-serif"}
     )
     graph.attr(
         "node",

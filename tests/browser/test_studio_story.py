@@ -64,6 +64,7 @@ def test_an_officer_revises_publishes_and_migrates_without_a_file(
     add.locator("#add-t-role-ketua_rt").check()
     _save(page, "form.rukun-add-transition")
 
+    page.locator(".rukun-transition[data-trigger=record_rembug] > summary").click()
     ends = page.locator(".rukun-transition[data-trigger=record_rembug] form").filter(
         has=page.locator("input[name=op][value=set_transition_ends]")
     )
