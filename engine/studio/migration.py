@@ -85,6 +85,12 @@ def proposed_state(old: Definition, state: str, new: Definition) -> str | None:
     return close[0] if close else None
 
 
+def program_versions(session: Session, program: str) -> dict[int, DefinitionVersion]:
+    """Every stored version of ``program``, by row id (cases point at the row)."""
+    rows = session.scalars(select(DefinitionVersion).where(DefinitionVersion.program == program))
+    return {row.id: row for row in rows}
+
+
 class Migrations:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -110,12 +116,7 @@ class Migrations:
         """Every selected case with the state it would land in, or why it cannot move."""
         target = self._target(session, program, to_version)
         new = self.context.definition(target)
-        versions = {
-            v.id: v
-            for v in session.scalars(
-                select(DefinitionVersion).where(DefinitionVersion.program == program)
-            )
-        }
+        versions = program_versions(session, program)
         known_states = {
             s.name for v in versions.values() for s in self.context.definition(v).states
         }

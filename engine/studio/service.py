@@ -24,7 +24,14 @@ from engine.studio.access import STUDIO_ROLES, may_work_on, program_role
 from engine.studio.checks import lint
 from engine.studio.diff import structural_diff, text_diff
 from engine.studio.drafts import Drafts
-from engine.studio.migration import Migrations, Plan, Progress, Selection, proposed_state
+from engine.studio.migration import (
+    Migrations,
+    Plan,
+    Progress,
+    Selection,
+    program_versions,
+    proposed_state,
+)
 from engine.studio.simulation import Simulator, Step
 
 
@@ -231,12 +238,7 @@ class Studio:
         self.authorize(actor_name, program, f"migrate {program} cases")
         target_row, target = self.definitions.get(program, to_version)
         with self.context.sessions() as session:
-            versions = {
-                v.id: v
-                for v in session.scalars(
-                    select(DefinitionVersion).where(DefinitionVersion.program == program)
-                )
-            }
+            versions = program_versions(session, program)
             rows = session.execute(
                 select(Case.definition_version_id, Case.state, func.count(Case.id))
                 .where(Case.program == program, Case.definition_version_id != target_row.id)
@@ -290,12 +292,7 @@ class Studio:
         stranded: list[dict[str, Any]] = []
         running = 0
         with self.context.sessions() as session:
-            versions = {
-                v.id: v
-                for v in session.scalars(
-                    select(DefinitionVersion).where(DefinitionVersion.program == new.program)
-                )
-            }
+            versions = program_versions(session, new.program)
             for case_id, subject, version_id, state in session.execute(
                 select(Case.id, Case.subject_code, Case.definition_version_id, Case.state)
                 .where(Case.program == new.program)
