@@ -54,6 +54,11 @@ def version_json(row: DefinitionVersion, definition: Definition | None = None) -
     return result
 
 
+def sha256_text(text: str) -> str:
+    """The sha256 of a definition's text: what tells versions apart."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class Definitions:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -107,7 +112,7 @@ class Definitions:
     ) -> tuple[PublishResult, dict[str, Any] | None]:
         """Publish in the caller's transaction (the studio publishes a draft and marks it in
         one); returns the result and the log entry to :meth:`announce` after commit."""
-        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        sha256 = sha256_text(text)
         program = definition.program
         current = session.scalar(
             select(DefinitionVersion)

@@ -18,7 +18,7 @@ from engine.runtime.access import Actor
 from engine.runtime.cases import Cases
 from engine.runtime.context import Context
 from engine.runtime.definition_log import event_json
-from engine.runtime.definitions import Definitions, PublishResult, version_json
+from engine.runtime.definitions import Definitions, PublishResult, sha256_text, version_json
 from engine.store.models import Case, DefinitionEvent, DefinitionVersion
 from engine.studio.access import STUDIO_ROLES, may_work_on, program_role
 from engine.studio.checks import lint
@@ -213,12 +213,14 @@ class Studio:
         self, text: str, source_name: str, actor_name: str, note: str | None
     ) -> PublishResult:
         """Publish a file as ``actor_name`` (checked like a draft's publication, which
-        needs a change note too)."""
+        needs a change note too, unless the file is the published version already)."""
         definition = parse_definition(text, source_name)
         with self.context.sessions() as session:
             actor = self._actor(session, actor_name)
             self.drafts.authorize(session, actor, definition.program, text, "publish it")
-        if not (note or "").strip():
+            current = self._published(session).get(definition.program)
+        unchanged = current is not None and current.sha256 == sha256_text(text)
+        if not (note or "").strip() and not unchanged:
             raise InvalidData("publishing needs a change note: say what changed and why")
         return self.definitions.publish_text(text, source_name, actor_name, note)
 

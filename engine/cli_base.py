@@ -1,0 +1,155 @@
+"""What every `rukun` command shares: the group that turns errors into one line (and a
+JSON object with --json) and an exit code, the --json option, output, the engine of the
+invocation, FIELD=VALUE pairs and reading a definition file.
+
+Exit codes (every command): 0 done; 1 invalid definition, refused by a guard or invalid
+data; 2 usage error; 3 forbidden; 4 conflict; 5 not found.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.errors import DefinitionError, Problem, RukunError
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("rukun")
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+class RukunGroup(click.Group):
+    """Translates every error into one line (and a JSON object with --json) and an exit code.
+
+    Commands registered by other packages under the ``rukun.commands`` entry point group
+    (the web UI's ``serve``) are loaded only when asked for.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _plugins():
+            loaded = _plugins()[cmd_name].load()
+            command = loaded if isinstance(loaded, click.Command) else None
+        return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else "rukun"
+            click.echo(f"error: {error.format_message()} (see '{where} --help')", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RukunError as error:
+            fail(ctx, error.message, error.exit_code, error.to_json())
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            fail(ctx, f"database error: {reason}", 1, {"kind": "database", "message": reason})
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            # the reader (e.g. `| head`) went away: nothing left to say to anyone
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            ctx.exit(0)
+        except Exception as error:
+            log.debug("internal error", exc_info=True)
+            message = (
+                f"internal error: {type(error).__name__}: {error} (set RUKUN_DEBUG=1 for details)"
+            )
+            fail(ctx, message, 1, {"kind": "internal", "message": str(error)})
+
+
+def _plugins() -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group="rukun.commands")}
+
+
+def fail(ctx: click.Context, message: str, code: int, payload: dict[str, Any]) -> None:
+    if ctx.meta.get("rukun.json"):
+        click.echo(json.dumps({"error": payload}, ensure_ascii=False, indent=2))
+    for line in message.splitlines() or [message]:
+        click.echo(
+            f"error: {line}" if not isinstance(payload.get("problems"), list) else line, err=True
+        )
+    ctx.exit(code)
+
+
+def json_option(function: F) -> F:
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta["rukun.json"] = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        callback=remember,
+        expose_value=True,
+        is_eager=True,
+        help="Print machine-readable JSON.",
+    )(function)
+
+
+def emit(data: Any, as_json: bool, human: Callable[[], Iterable[str]]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in human():
+            click.echo(line)
+
+
+def rukun_app(check: bool = True) -> Any:
+    """The engine for this invocation, from RUKUN_* settings; checks the schema is current."""
+    from engine.runtime import Rukun
+
+    ctx = click.get_current_context()
+    app = ctx.meta.get("rukun.app")
+    if app is None:
+        app = ctx.meta["rukun.app"] = Rukun()
+        ctx.call_on_close(app.close)
+        if check:
+            app.check_schema()
+    return app
+
+
+def parse_pairs(pairs: Iterable[str], what: str, shape: str = "FIELD=VALUE") -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"{what} takes {shape}, got {pair!r}")
+        result[key.strip()] = value
+    return result
+
+
+def read_definition(path: Path) -> str:
+    """A definition file's text; an unreadable file is a DefinitionError at 1:1."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read file: {exc}")]) from exc
