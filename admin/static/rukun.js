@@ -260,6 +260,7 @@
       submitter.click();
     }
     busy(true);
+    text.textContent = "";
     post(form, { action: "dry_run" }).then(function (plan) {
       if (!plan.valid) return plain();
       var ids = plan.rows.map(function (row) { return String(row.case_id); });

@@ -111,14 +111,13 @@ def test_an_officer_revises_publishes_and_migrates_without_a_file(
     page.wait_for_load_state()
     expect(page.locator(".rukun-plan")).to_contain_text("akan dipindahkan")
     assert scenario.app.cases.show(briefed["id"])["definition_version"] == 1
-    page.locator("#m-cases").fill(str(briefed["id"]))
-    page.select_option("#map-draft", "sosialisasi")
-    page.locator("button[value=apply]").click()
-    expect(page.locator("#migrate-progress .rukun-progress-text")).to_contain_text("1 dari 1")
-    page.locator("#m-cases").fill(str(waiting["id"]))
-    page.select_option("#map-draft", "draft")
-    page.locator("button[value=apply]").click()
-    expect(page.locator("#migrate-progress .rukun-progress-text")).to_contain_text("1 dari 1")
+    progress = page.locator("#migrate-progress")
+    for case, mapped in ((briefed, "sosialisasi"), (waiting, "draft")):
+        page.locator("#m-cases").fill(str(case["id"]))
+        page.select_option("#map-draft", mapped)
+        page.locator("button[value=apply]").click()
+        expect(progress.locator(f"tbody a[href$='/cases/{case['id']}']")).to_have_count(1)
+        expect(progress.locator(".rukun-progress-text")).to_contain_text("1 dari 1")
     page.screenshot(path=str(artifacts / "studio-migrated.png"), full_page=True)
 
     assert scenario.app.cases.show(briefed["id"])["state"] == "sosialisasi"

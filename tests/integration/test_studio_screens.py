@@ -298,3 +298,43 @@ def test_a_guard_is_added_from_its_parameter_form_and_a_bad_edit_changes_nothing
     stale = edit(officer, draft, 1, op="rename_state", old="verified", new="checked")
     assert stale.status_code == 409 and "menyimpan revisi 2" in text(stale)
     assert scenario.app.studio.drafts.get(draft, OFFICER)["revision"] == 2
+
+
+def test_the_migration_screen_answers_the_page_script_in_json_chunks(
+    scenario: Scenario, officer: FlaskClient
+) -> None:
+    cases = [scenario.start(), scenario.start()]
+    draft = new_draft(officer)
+    post(
+        officer,
+        f"/definitions/drafts/{draft}/save",
+        {"source": probebaya_revised(), "revision": "1"},
+    )
+    post(officer, f"/definitions/drafts/{draft}/publish", {"note": "v2", "revision": "2"})
+    json_headers = {"Accept": "application/json"}
+    ids = " ".join(str(c["id"]) for c in cases)
+    bad = post(
+        officer,
+        "/definitions/probebaya/migrate?to=2",
+        {"cases": ids, "map-draft": "nowhere", "action": "dry_run"},
+        headers=json_headers,
+    )
+    assert bad.status_code == 422 and bad.get_json()["valid"] is False
+    assert "nowhere" in bad.get_json()["error"]
+    plan = post(
+        officer,
+        "/definitions/probebaya/migrate?to=2",
+        {"cases": ids, "action": "dry_run"},
+        headers=json_headers,
+    ).get_json()
+    assert plan["valid"] and [r["case_id"] for r in plan["rows"]] == [c["id"] for c in cases]
+    assert all(scenario.app.cases.show(c["id"])["definition_version"] == 1 for c in cases)
+    chunk = post(
+        officer,
+        "/definitions/probebaya/migrate?to=2",
+        {"cases": str(cases[0]["id"]), "action": "apply"},
+        headers=json_headers,
+    ).get_json()
+    assert chunk["valid"] and chunk["rows"][0]["ok"] and "dipindahkan" in chunk["html"]
+    versions = [scenario.app.cases.show(c["id"])["definition_version"] for c in cases]
+    assert versions == [2, 1]
