@@ -431,6 +431,10 @@ def case_history(case_id: int, viewer: str | None, as_json: bool) -> None:
         for r in records:
             failed = [g["guard"] for g in r["guards"] if g["ok"] is not True]
             guards = f"{len(r['guards'])} guards ok" if not failed else f"guards failed: {failed}"
+            if r["kind"] == "migration":
+                moved = r["payload"]
+                note = f" ({moved['note']})" if moved.get("note") else ""
+                guards = f"definition v{moved['from_version']} -> v{moved['to_version']}{note}"
             yield (
                 f"#{r['seq']} {r['at']} {r['trigger']}: {r['source'] or '-'} -> {r['dest']} "
                 f"by {r['actor']} ({r['role'] or '-'}); {guards}; hash {r['hash'][:12]}"

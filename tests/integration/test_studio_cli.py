@@ -431,7 +431,10 @@ def test_a_migration_records_itself_verifies_and_the_new_version_s_triggers_fire
         "",
     )
     human = cli("case", "history", str(briefed["id"])).stdout.splitlines()
-    migration_line = r"#2 \S+ migrate: draft -> sosialisasi by officer \(program_officer\); "
+    migration_line = (
+        r"#2 \S+ migrate: draft -> sosialisasi by officer \(program_officer\); "
+        r"definition v1 -> v2 \("
+    )
     assert re.match(migration_line, human[1]), human
     for case in (briefed, submitted, waiting):
         verified = cli("case", "verify", str(case["id"]))
