@@ -128,7 +128,8 @@ class Drafts:
         draft = session.get(DefinitionDraft, draft_id)
         if draft is None:
             raise NotFound(f"no draft {draft_id}")
-        self.authorize(session, actor, draft.program, None, action)
+        # the draft's own regions count too: a new program has no published version yet
+        self.authorize(session, actor, draft.program, draft.source, action)
         return draft
 
     # ---------------------------------------------------------------- commands

@@ -371,3 +371,16 @@ def test_only_officers_whose_grant_covers_the_program_migrate(studio: Scenario) 
     assert studio.app.cases.show(case["id"])["definition_version"] == 1
     plan = studio.app.studio.migrate("probebaya", version, SAMARINDA_OFFICER)
     assert plan.valid and studio.app.cases.show(case["id"])["definition_version"] == 2
+
+
+def test_a_scoped_officer_works_on_the_draft_of_a_new_program_inside_their_grant(
+    studio: Scenario,
+) -> None:
+    text = (ROOT / "workflows" / "prolita.yaml").read_text(encoding="utf-8")
+    text = text.replace("program: prolita", "program: prolita_plus")
+    draft = studio.app.studio.drafts.create(BONTANG_OFFICER, text=text)
+    assert studio.app.studio.drafts.get(draft["id"], BONTANG_OFFICER)["program"] == "prolita_plus"
+    with pytest.raises(Forbidden):
+        studio.app.studio.drafts.get(draft["id"], SAMARINDA_OFFICER)
+    published = studio.app.studio.drafts.publish(draft["id"], BONTANG_OFFICER, "Prolita plus")
+    assert published.program == "prolita_plus" and published.version == 1
