@@ -47,3 +47,15 @@ def test_every_demo_user_signs_in_and_can_act_on_their_inbox(app: Rukun) -> None
     # every role that acts has a demo user with work waiting; only the watchers have none
     acting = set().union(*roles.values()) - {"auditor", "program_officer", "admin"}
     assert acting - roles_with_work == set()
+
+
+def test_the_demo_program_officer_opens_the_studio_with_every_program(app: Rukun) -> None:
+    run_demo(app, 2026, lambda _line: None)
+    passwords = demo_passwords(app)
+    web = create_app(app, {"TESTING": True, "SECRET_KEY": "test"})
+    client = web.test_client()
+    sign_in(client, "demo_program_officer", passwords["demo_program_officer"])
+    page = client.get("/definitions/").get_data(as_text=True)
+    for title in ("Probebaya", "Prolita", "RT Mandiri", "KUBE"):
+        assert title in page
+    assert 'href="/definitions/"' in client.get("/").get_data(as_text=True)  # in the menu
