@@ -1,6 +1,6 @@
 """What every `rukun` command shares: the group that turns errors into one line (and a
 JSON object with --json) and an exit code, the --json option, output, the engine of the
-invocation, FIELD=VALUE pairs and reading a definition file.
+invocation and FIELD=VALUE pairs.
 
 Exit codes (every command): 0 done; 1 invalid definition, refused by a guard or invalid
 data; 2 usage error; 3 forbidden; 4 conflict; 5 not found.
@@ -14,13 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.errors import DefinitionError, Problem, RukunError
+from engine.errors import RukunError
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("rukun")
@@ -145,11 +144,3 @@ def parse_pairs(pairs: Iterable[str], what: str, shape: str = "FIELD=VALUE") -> 
             raise click.UsageError(f"{what} takes {shape}, got {pair!r}")
         result[key.strip()] = value
     return result
-
-
-def read_definition(path: Path) -> str:
-    """A definition file's text; an unreadable file is a DefinitionError at 1:1."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read file: {exc}")]) from exc

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from engine.cli_base import emit, json_option, parse_pairs, read_definition, rukun_app
+from engine.cli_base import emit, json_option, parse_pairs, rukun_app
 from engine.errors import DefinitionError, InvalidData
+from engine.language.loader import read_definition_text
 
 # --------------------------------------------------------------------------- validate
 
@@ -33,7 +34,7 @@ def validate(paths: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     for path in paths:
         result: dict[str, Any] = {"path": str(path), "ok": True, "problems": []}
         try:
-            text = read_definition(path)
+            text = read_definition_text(path)
             parse_definition(text, str(path))
             if strict:
                 result["warnings"] = [
@@ -86,7 +87,7 @@ def workflow_publish(path: Path, actor: str | None, note: str | None, as_json: b
     if actor is None:
         result = app.definitions.publish(path, "cli", note)
     else:
-        result = app.studio.publish_text(read_definition(path), str(path), actor, note)
+        result = app.studio.publish_text(read_definition_text(path), str(path), actor, note)
     emit(
         result.to_json(),
         as_json,
@@ -127,7 +128,7 @@ def workflow_diff(
 
     if path is not None and to_version is not None:
         raise click.UsageError("give --to or --file, not both")
-    text = read_definition(path) if path is not None else None
+    text = read_definition_text(path) if path is not None else None
     result = rukun_app().studio.diff(program, from_version, to_version, text, str(path))
     structural = result["structural"]
 
@@ -165,7 +166,7 @@ def workflow_simulate(path: Path, subject: str, steps_path: Path, year: int, as_
         raise InvalidData(f"{steps_path}: cannot read steps: {exc}") from exc
     steps = parse_steps(raw)
     results = rukun_app().studio.simulate(
-        read_definition(path), subject, steps, year, source=str(path)
+        read_definition_text(path), subject, steps, year, source=str(path)
     )
 
     def human() -> Iterable[str]:
@@ -191,7 +192,7 @@ def workflow_simulate(path: Path, subject: str, steps_path: Path, year: int, as_
 def workflow_impact(path: Path, as_json: bool) -> None:
     """Running cases of the program that the definition at PATH would strand (their state is
     gone or final there, or only a "*" transition leaves it), with a proposed mapping."""
-    result = rukun_app().studio.impact(read_definition(path), str(path))
+    result = rukun_app().studio.impact(read_definition_text(path), str(path))
 
     def human() -> Iterable[str]:
         stranded = result["stranded"]

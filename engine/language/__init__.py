@@ -15,13 +15,14 @@ __all__ = [
     "TransitionSpec",
     "load_definition",
     "parse_definition",
+    "read_definition_text",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # The loader needs the guard registry, whose guards need the model: import it lazily so
     # `engine.guards` and `engine.language` can be imported in either order.
-    if name in ("load_definition", "parse_definition"):
+    if name in ("load_definition", "parse_definition", "read_definition_text"):
         from engine.language import loader
 
         return getattr(loader, name)

@@ -97,14 +97,18 @@ LABEL_KEYS = ("id", "en")
 FORM_ITEM_KEYS = ("field", "required")
 
 
+def read_definition_text(path: str | FilePath) -> str:
+    """A definition file's text; a file that cannot be read is a :class:`DefinitionError`
+    at its line 1, column 1."""
+    try:
+        return FilePath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read file: {exc}")]) from exc
+
+
 def load_definition(path: str | FilePath) -> Definition:
     """Read and validate a definition file; raise :class:`DefinitionError` with every problem."""
-    source = str(path)
-    try:
-        text = FilePath(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(source, 1, 1, f"cannot read file: {exc}")]) from exc
-    return parse_definition(text, source)
+    return parse_definition(read_definition_text(path), str(path))
 
 
 def parse_definition(text: str, source: str = "<definition>") -> Definition:

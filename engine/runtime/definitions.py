@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import DefinitionError, NotFound, Problem
-from engine.language import Definition, parse_definition
+from engine.errors import NotFound
+from engine.language import Definition, parse_definition, read_definition_text
 from engine.runtime import signals
 from engine.runtime.context import Context
 from engine.runtime.definition_log import announce, append_event, event_json
@@ -68,12 +68,7 @@ class Definitions:
         is identical to the current published version (then nothing changes). Who may
         publish is not checked here: this is the installation's own deployment (the demo,
         `rukun workflow publish` without ``--as``); officers publish through the studio."""
-        source_name = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DefinitionError([Problem(source_name, 1, 1, f"cannot read file: {exc}")]) from exc
-        return self.publish_text(text, source_name, actor, note)
+        return self.publish_text(read_definition_text(path), str(path), actor, note)
 
     def publish_text(
         self, text: str, source_name: str, actor: str, note: str | None = None
