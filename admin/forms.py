@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from engine.language import Definition
 from engine.language.model import FieldSpec
-from engine.runtime.cases import TriggerOption
+from engine.runtime.case_views import TriggerOption
 
 #: Short titles for the built-in guards, shown next to a tick once a guard holds (a failing
 #: or waiting guard shows its own message instead).

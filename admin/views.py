@@ -36,7 +36,8 @@ from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
 from engine.language.roles import BUILTIN_ROLES, SUBJECTS
 from engine.runtime.access import Grant
-from engine.runtime.cases import TriggerOption, starter_roles
+from engine.runtime.case_views import TriggerOption
+from engine.runtime.cases import starter_roles
 from engine.runtime.queries import DEFAULT_SORT
 
 PAGE_SIZE = 50

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, InvalidData, NotFound, RukunError
 from engine.language import Definition
 from engine.runtime import queries, signals
-from engine.runtime.cases import due_at
+from engine.runtime.case_queries import load_case
 from engine.runtime.context import Context
+from engine.runtime.deadlines import due_at
 from engine.runtime.definition_log import announce, append_event, event_json
 from engine.runtime.history import append_record
 from engine.store.db import write_session
@@ -252,12 +253,8 @@ class Migrations:
         self, plan: Plan, row: dict[str, Any], actor: str, role: str, note: str
     ) -> dict[str, Any]:
         with write_session(self.context.sessions) as session:
-            query = select(Case).where(Case.id == row["case_id"])
-            if self.context.engine.dialect.name == "postgresql":
-                query = query.with_for_update(of=Case)
-            case = session.scalar(query)
-            if case is None:
-                raise NotFound(f"no case {row['case_id']}")
+            dialect = self.context.engine.dialect.name
+            case = load_case(session, dialect, row["case_id"], lock=True)
             current = case.definition_version
             if current.version != row["from_version"] or case.state != row["from_state"]:
                 raise Conflict(

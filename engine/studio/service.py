@@ -64,7 +64,7 @@ class Studio:
         self.context = context
         self.definitions = definitions
         self.drafts = Drafts(context, definitions)
-        self.simulator = Simulator(cases)
+        self.simulator = Simulator(context)
         self.migrations = Migrations(context)
 
     # ---------------------------------------------------------------- access

@@ -12,9 +12,9 @@ from typing import Any
 from engine.errors import InvalidData, NotFound, RukunError
 from engine.guards import evaluate_guards
 from engine.language import Definition
-from engine.language.roles import SUBJECTS
-from engine.runtime import ledger
-from engine.runtime.cases import Cases
+from engine.runtime.cases import check_subject
+from engine.runtime.context import Context
+from engine.runtime.evaluation import guard_context, posting
 from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
 from engine.store.models import Case, Region
@@ -70,9 +70,9 @@ class Simulator:
     """Runs steps against a definition in a read-only session (counts of other cases and
     the region tree are real; the case, its documents and its ledger are imagined)."""
 
-    def __init__(self, cases: Cases) -> None:
-        self.cases = cases
-        self.context = cases.context
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.dialect = context.engine.dialect.name
 
     def run(
         self, definition: Definition, subject: str, steps: Sequence[Step], year: int = 2026
@@ -83,7 +83,7 @@ class Simulator:
             region = session.get(Region, subject)
             if region is None:
                 raise NotFound(f"no region {subject}")
-            self._check_subject(definition, region)
+            check_subject(definition, region)
             case = Case(
                 program=definition.program,
                 subject_code=region.code,
@@ -102,20 +102,6 @@ class Simulator:
                     break
             session.rollback()
             return results
-
-    @staticmethod
-    def _check_subject(definition: Definition, region: Region) -> None:
-        wanted = SUBJECTS[definition.subject]
-        if region.level != wanted:
-            raise InvalidData(
-                f"{definition.program} cases are about a {wanted}; {region.code} is a "
-                f"{region.level}"
-            )
-        if definition.regions and not set(definition.regions) & set(region.ancestor_codes):
-            raise InvalidData(
-                f"{definition.program} runs only in {', '.join(definition.regions)}; "
-                f"{region.code} is elsewhere"
-            )
 
     def _step(
         self,
@@ -158,18 +144,11 @@ class Simulator:
             raw = {**step.values, **{name: _document(name) for name in step.attach}}
             payload = clean(definition, transition.form, raw)
             data = {**case.data, **payload}
-            planned = (
-                ledger.plan(transition.ledger, books, data, step.trigger)
-                if transition.ledger
-                else []
-            )
-            after = ledger.fold(
-                [*books.entries, *({"seq": 0, **ledger.entry_defaults(p)} for p in planned)]
-            )
+            after = posting(books, transition, data, None)[1]
         except RukunError as error:
             result["error"] = error.message
             return result, books
-        context = self.cases.guard_context(session, case, definition, data, after, history)
+        context = guard_context(session, self.dialect, case, definition, data, after, history)
         guards = evaluate_guards(transition.guards, context)
         result["guards"] = [g.to_json() for g in guards]
         failed = [g for g in guards if not g.ok]

@@ -1,0 +1,353 @@
+"""The read side of cases: show, history, verify, the triggers an actor may fire and why
+not, the case list and the inbox (one SQL query per page). Nothing here writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Unpack
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import Forbidden, InvalidData, NotFound, RukunError, TransitionRefused
+from engine.guards import evaluate_guards
+from engine.language import Definition, TransitionSpec
+from engine.language.model import FormItem
+from engine.privacy import masked_data, may_see_pii
+from engine.runtime import queries
+from engine.runtime.access import Actor
+from engine.runtime.case_views import CaseQuery, TriggerOption, case_json, record_json
+from engine.runtime.context import Context
+from engine.runtime.evaluation import guard_context, posting, stored_ledger
+from engine.runtime.forms import clean
+from engine.runtime.ledger import LedgerState
+from engine.store.chain import verify_chain
+from engine.store.models import Case, CaseLink, Region, TransitionRecord, utcnow
+
+
+def load_case(session: Session, dialect: str, case_id: int, *, lock: bool = False) -> Case:
+    """The case row; with ``lock``, locked for this transaction on PostgreSQL (SQLite's
+    write transactions lock the whole database already)."""
+    query = select(Case).where(Case.id == case_id)
+    if lock and dialect == "postgresql":
+        query = query.with_for_update(of=Case)
+    case = session.scalar(query)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+class CaseQueries:
+    """Reading cases, within the reader's region scope where one is named."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    @property
+    def dialect(self) -> str:
+        return self.context.engine.dialect.name
+
+    def _case(self, session: Session, case_id: int, *, lock: bool = False) -> Case:
+        return load_case(session, self.dialect, case_id, lock=lock)
+
+    def _view(
+        self,
+        session: Session,
+        case: Case,
+        definition: Definition,
+        viewer_roles: set[str] | None,
+        ledger_state: LedgerState | None = None,
+    ) -> dict[str, Any]:
+        """The case as ``case show`` presents it: with ledger and links, personal data masked
+        unless the viewer's roles may see it (``None``: an anonymous, trusted reader)."""
+        view = case_json(case, definition)
+        if not may_see_pii(definition, viewer_roles):
+            view["data"] = masked_data(definition, view["data"])
+        view["ledger"] = (ledger_state or stored_ledger(session, case.id)).to_json()
+        view["links"] = self._links(session, case.id)
+        return view
+
+    @staticmethod
+    def _links(session: Session, case_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Links both ways: cases this one points at, and cases pointing at it."""
+
+        def rows(column: Any, other: Any) -> list[dict[str, Any]]:
+            query = (
+                select(
+                    CaseLink.field,
+                    CaseLink.link,
+                    Case.id,
+                    Case.program,
+                    Case.subject_code,
+                    Case.state,
+                )
+                .join(Case, Case.id == other)
+                .where(column == case_id)
+                .order_by(Case.id)
+            )
+            return [
+                {"field": f, "link": link, "case_id": i, "program": p, "subject": sub, "state": st}
+                for f, link, i, p, sub, st in session.execute(query)
+            ]
+
+        return {
+            "outgoing": rows(CaseLink.case_id, CaseLink.target_id),
+            "incoming": rows(CaseLink.target_id, CaseLink.case_id),
+        }
+
+    def _viewer(self, session: Session, case: Case, viewer: str | None) -> set[str] | None:
+        """The viewer's roles after checking they may see this case (scope), or None."""
+        if viewer is None:
+            return None
+        actor = self.context.actor(session, viewer)
+        if not actor.may_view(case.region_path.split("/")):
+            raise Forbidden(
+                f"user '{viewer}' may not see case {case.id}: outside their region scope"
+            )
+        return actor.roles()
+
+    def show(self, case_id: int, viewer: str | None = None) -> dict[str, Any]:
+        """The case with ledger and links; personal data masked unless ``viewer`` may see it."""
+        with self.context.sessions() as session:
+            case = self._case(session, case_id)
+            roles = self._viewer(session, case, viewer)
+            return self._view(
+                session, case, self.context.definition(case.definition_version), roles
+            )
+
+    def history(self, case_id: int, viewer: str | None = None) -> list[dict[str, Any]]:
+        """The history records, oldest first; payloads masked like ``show``."""
+        with self.context.sessions() as session:
+            case = self._case(session, case_id)
+            roles = self._viewer(session, case, viewer)
+            definition = self.context.definition(case.definition_version)
+            reveal = may_see_pii(definition, roles)
+            records = [record_json(r) for r in self._records(session, case_id)]
+        if not reveal:
+            for record in records:
+                record["payload"] = masked_data(definition, record["payload"])
+        return records
+
+    @staticmethod
+    def _records(session: Session, case_id: int) -> list[TransitionRecord]:
+        return list(
+            session.scalars(
+                select(TransitionRecord)
+                .where(TransitionRecord.case_id == case_id)
+                .order_by(TransitionRecord.seq)
+            )
+        )
+
+    def verify(self, case_id: int) -> list[dict[str, Any]]:
+        """Problems in the case's hash chain (empty when intact)."""
+        with self.context.sessions() as session:
+            self._case(session, case_id)
+            records = [record_json(r) for r in self._records(session, case_id)]
+        return [{"seq": b.seq, "reason": b.reason} for b in verify_chain(records)]
+
+    def triggers(
+        self, case_id: int, actor_name: str, values: Mapping[str, Any] | None = None
+    ) -> list[TriggerOption]:
+        """Every trigger out of the case's state with whether ``actor_name`` may fire it now
+        and why not; guards that read form fields not yet given are reported as pending."""
+        with self.context.sessions() as session:
+            case = self._case(session, case_id)
+            definition = self.context.definition(case.definition_version)
+            actor = self.context.actor(session, actor_name)
+            options = []
+            for transition in definition.transitions_from(case.state):
+                options.append(
+                    self._option(session, case, definition, actor, transition, values or {})
+                )
+            return options
+
+    def _option(
+        self,
+        session: Session,
+        case: Case,
+        definition: Definition,
+        actor: Actor,
+        transition: TransitionSpec,
+        values: Mapping[str, Any],
+    ) -> TriggerOption:
+        reasons: list[str] = []
+        try:
+            actor.authorize(
+                transition.roles, case.region_path.split("/"), f"fire '{transition.trigger}'"
+            )
+        except RukunError as exc:
+            reasons.append(exc.message)
+        permitted = not reasons
+        given = {k: v for k, v in values.items() if k in transition.form_fields}
+        try:
+            payload = clean(definition, [FormItem(f, False) for f in transition.form_fields], given)
+        except InvalidData as exc:
+            payload = {}
+            reasons.append(exc.message)
+        pending = {f for f in transition.form_fields if f not in payload}
+        data = {**case.data, **payload}
+        try:  # guards see the ledger as this firing would leave it, as in fire()
+            after: LedgerState | None = posting(
+                stored_ledger(session, case.id), transition, data, case.id
+            )[1]
+        except TransitionRefused as refused:
+            after = None
+            reasons.extend(g["message"]["en"] for g in refused.guards if g.get("message"))
+        results = evaluate_guards(
+            transition.guards,
+            guard_context(session, self.dialect, case, definition, data, after),
+            pending,
+        )
+        reasons.extend(r.message.en for r in results if r.ok is False and r.message)
+        return TriggerOption(
+            transition.trigger,
+            transition.label,
+            transition.dest,
+            not reasons,
+            tuple(reasons),
+            tuple(results),
+            transition.form,
+            permitted,
+        )
+
+    def list(self, **query: Unpack[CaseQuery]) -> list[dict[str, Any]]:
+        """The cases of one :meth:`page` (same arguments), without the next page's cursor."""
+        return self.page(**query).rows
+
+    def page(
+        self,
+        program: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        overdue: bool = False,
+        viewer: str | None = None,
+        now: dt.datetime | None = None,
+        year: int | None = None,
+        region: str | None = None,
+        search: str | None = None,
+        after_id: int | None = None,
+        sort: str | None = None,
+        cursor: str | None = None,
+    ) -> queries.Page:
+        """One page of cases in ``sort`` order (a column name, ``-name`` descending; default
+        oldest first by id) and the cursor of the next page. With ``viewer``, only those
+        within their region scope; ``overdue``: only those past their state's deadline at
+        ``now`` (default: now); ``region``: within that region (any level); ``search``: a
+        case number, or part of the subject's name, or the start of its code. ``cursor``
+        (from the previous page) or ``after_id`` (a case id) say where the page starts:
+        keyset paging, no counting, stable under any sort; NULL values sort last."""
+        segments = queries.sort_segments(sort)
+        order = sort or queries.DEFAULT_SORT
+        dialect = self.dialect
+        now = now or utcnow()
+        with self.context.sessions() as session:
+            query = select(Case)
+            if program:
+                query = query.where(Case.program == program)
+            if state:
+                query = query.where(Case.state == state)
+            if year:
+                query = query.where(Case.year == year)
+            if region:
+                path = session.scalar(select(Region.path).where(Region.code == region))
+                if path is None:
+                    raise NotFound(f"no region {region}")
+                query = query.where(queries.within(path, dialect))
+            if search and search.strip():
+                query = query.where(queries.search_filter(search))
+            if overdue:
+                query = query.where(Case.due_at < now)
+            roles: set[str] | None = None
+            if viewer is not None:
+                actor = self.context.actor(session, viewer)
+                roles = actor.roles()
+                scope = queries.scope_filter(session, actor, dialect)
+                if scope is not None:
+                    query = query.where(scope)
+            start = self._start(session, segments, order, cursor, after_id)
+            found, more = queries.page_cases(session, query, segments, start, limit)
+            return self._page(session, found, more, segments, order, roles, now, None)
+
+    def inbox(
+        self,
+        viewer: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> queries.Page:
+        """The cases ``viewer`` can act on now: not final, within the region where they hold
+        a role that may fire a transition (other than a "*" one such as cancel) from the
+        case's state. Overdue first, then oldest ``updated_at``; guards are not evaluated.
+        One SQL query per page, built from the stored definitions."""
+        dialect = self.dialect
+        with self.context.sessions() as session:
+            actor = self.context.actor(session, viewer)
+            start = queries.Cursor.decode(cursor, queries.INBOX) if cursor else None
+            now = (start.now if start else None) or now or utcnow()
+            versions = queries.published_and_running(session)
+            definitions = [(v.id, self.context.definition(v)) for v in versions]
+            query = select(Case).where(
+                queries.actionable_filter(session, actor, definitions, dialect)
+            )
+            segments = queries.inbox_segments(now)
+            found, more = queries.page_cases(session, query, segments, start, limit)
+            return self._page(
+                session, found, more, segments, queries.INBOX, actor.roles(), now, now
+            )
+
+    @staticmethod
+    def _start(
+        session: Session,
+        segments: Sequence[queries.Segment],
+        order: str,
+        cursor: str | None,
+        after_id: int | None,
+    ) -> queries.Cursor | None:
+        """Where a page of the case list starts: the cursor, or after the case ``after_id``
+        in this order (its sort value looked up once)."""
+        if cursor:
+            return queries.Cursor.decode(cursor, order)
+        if not after_id:
+            return None
+        if len(segments) == 1 and segments[0].key is None:  # by id: no lookup needed
+            return queries.Cursor(order, 0, None, after_id)
+        case = session.get(Case, after_id)
+        if case is None:
+            raise NotFound(f"no case {after_id}")
+        segment = next(
+            i
+            for i, s in enumerate(segments)
+            if s.key is None or getattr(case, s.key.key) is not None
+        )
+        return queries.cursor_after(case, segment, segments, order, None)
+
+    def _page(
+        self,
+        session: Session,
+        found: Sequence[tuple[Case, int]],
+        more: bool,
+        segments: Sequence[queries.Segment],
+        order: str,
+        roles: set[str] | None,
+        now: dt.datetime,
+        pinned_now: dt.datetime | None,
+    ) -> queries.Page:
+        """The page as ``case_json`` rows, personal data masked unless ``roles`` may see it;
+        definition versions and subjects' names are looked up once for the page."""
+        versions, names = queries.page_lookups(session, [case for case, _ in found])
+        rows = []
+        for case, _segment in found:
+            version = versions[case.definition_version_id]
+            definition = self.context.definition(version)
+            row = case_json(
+                case, definition, now, version=version, subject_name=names[case.subject_code]
+            )
+            if not may_see_pii(definition, roles):
+                row["data"] = masked_data(definition, row["data"])
+            rows.append(row)
+        next_cursor = None
+        if more and found:
+            last, segment = found[-1]
+            next_cursor = queries.cursor_after(last, segment, segments, order, pinned_now).encode()
+        return queries.Page(rows, next_cursor)

@@ -1,0 +1,138 @@
+"""What a transition's guards see when it is tried on a case: the case's data and ledger
+as the firing would leave them, its region, its history, and counts over the program's
+other cases. Used by firing, by the live checks of a form, and by the studio's simulation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.guards import GuardContext
+from engine.language import Definition, TransitionSpec
+from engine.runtime import ledger, queries
+from engine.runtime.ledger import LedgerState
+from engine.store.models import Case, LedgerEntry, Region, TransitionRecord
+
+
+class _History(Sequence[Mapping[str, Any]]):
+    """The case's earlier records as guards see them, loaded only if a guard asks."""
+
+    def __init__(self, session: Session, case_id: int | None) -> None:
+        self._session, self._case_id = session, case_id
+        self._rows: list[Mapping[str, Any]] | None = None
+
+    def _load(self) -> list[Mapping[str, Any]]:
+        if self._rows is None:
+            rows = self._session.execute(
+                select(TransitionRecord.trigger, TransitionRecord.role, TransitionRecord.kind)
+                .where(TransitionRecord.case_id == self._case_id)
+                .order_by(TransitionRecord.seq)
+            )
+            self._rows = [{"trigger": t, "role": r, "kind": k} for t, r, k in rows]
+        return self._rows
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._load()[index]
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def guard_context(
+    session: Session,
+    dialect: str,
+    case: Case,
+    definition: Definition,
+    data: Mapping[str, Any],
+    ledger: LedgerState | None = None,
+    history: Sequence[Mapping[str, Any]] | None = None,
+) -> GuardContext:
+    """What the guards of a firing on ``case`` see; ``history`` replaces the stored one
+    (a simulated case has none)."""
+    region_codes = case.region_path.split("/")
+    levels = dict(
+        session.execute(
+            select(Region.level, Region.code).where(Region.code.in_(region_codes))
+        ).all()
+    )
+
+    def count_cases(level: str, states: Sequence[str] | None) -> int:
+        anchor = levels.get(level)
+        if anchor is None:
+            return 0
+        prefix = case.region_path[: case.region_path.index(anchor) + len(anchor)]
+        query = (
+            select(func.count(Case.id))
+            .where(Case.program == case.program, Case.year == case.year)
+            .where(queries.within(prefix, dialect))
+        )
+        if case.id is not None:
+            query = query.where(Case.id != case.id)
+        if states:
+            query = query.where(Case.state.in_(list(states)))
+        return session.scalar(query) or 0
+
+    return GuardContext(
+        data=data,
+        params=definition.params,
+        fields=definition.fields,
+        case={
+            "id": case.id,
+            "year": case.year,
+            "region": case.subject_code,
+            "program": case.program,
+            "ancestors": levels,
+        },
+        history=_History(session, case.id) if history is None else history,
+        count_cases=count_cases,
+        other_values=lambda name, key, states: _other_values(session, case, name, key, states),
+        ledger=(ledger or stored_ledger(session, case.id)).totals(),
+    )
+
+
+def _other_values(
+    session: Session, case: Case, name: str, key: str | None, states: Sequence[str] | None
+) -> set[Any]:
+    """Values of field ``name`` (or of ``key`` in its list items) in this program's
+    other cases in ``states``. Scans those cases' data: fine for program sizes (hundreds
+    to a few thousand active cases); an index table is the way to go beyond that."""
+    query = select(Case.data).where(Case.program == case.program)
+    if case.id is not None:
+        query = query.where(Case.id != case.id)
+    if states:
+        query = query.where(Case.state.in_(list(states)))
+    found: set[Any] = set()
+    for (data,) in session.execute(query):
+        value = (data or {}).get(name)
+        if isinstance(value, list):
+            found.update(item.get(key) for item in value if isinstance(item, Mapping))
+        elif value is not None:
+            found.add(value)
+    return found - {None, ""}
+
+
+def stored_ledger(session: Session, case_id: int | None) -> LedgerState:
+    """The case's ledger as its stored entries add up (empty for a case not stored)."""
+    if case_id is None:
+        return LedgerState()
+    rows = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.id)
+    )
+    return ledger.fold(ledger.entry_of(r) for r in rows)
+
+
+def posting(
+    books: LedgerState, transition: TransitionSpec, data: Mapping[str, Any], case_id: int | None
+) -> tuple[list[dict[str, Any]], LedgerState]:
+    """The ledger entries ``transition`` would post on ``books`` given the case's new
+    ``data``, and the ledger after them (what its guards read)."""
+    if transition.ledger is None:
+        return [], books
+    planned = ledger.plan(transition.ledger, books, data, transition.trigger, case_id)
+    after = ledger.fold(
+        [*books.entries, *({"seq": 0, **ledger.entry_defaults(p)} for p in planned)]
+    )
+    return planned, after
