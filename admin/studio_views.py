@@ -209,7 +209,6 @@ class StudioView(StudioOnly, BaseView):
         """The editor with ``text`` (default: the draft as saved) checked and drawn."""
         text = draft["source"] if text is None else text
         check = engine().studio.check(text, f"{draft['program']}.yaml")
-        versions = engine().studio.program(draft["program"], current_user.name)["versions"]
         page = self.render(
             "rukun/studio_draft.html",
             draft=draft,
@@ -217,7 +216,6 @@ class StudioView(StudioOnly, BaseView):
             check=check.to_json(),
             definition=check.definition,
             diagram=_diagram(check.definition),
-            versions=versions,
             conflict=conflict,
             error=error,
             editor_bundle=_editor_bundle(),

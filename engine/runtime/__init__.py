@@ -47,7 +47,7 @@ class Rukun:
         modules import the runtime's)."""
         from engine.studio.service import Studio
 
-        return Studio(self.context, self.definitions, self.cases)
+        return Studio(self.context, self.definitions)
 
     @property
     def engine(self) -> Engine:

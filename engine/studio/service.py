@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from engine.errors import DefinitionError, Forbidden, InvalidData, NotFound, Problem
 from engine.language import Definition, parse_definition
 from engine.runtime.access import Actor
-from engine.runtime.cases import Cases
 from engine.runtime.context import Context
 from engine.runtime.definition_log import event_json
 from engine.runtime.definitions import Definitions, PublishResult, sha256_text, version_json
@@ -60,7 +59,7 @@ class Check:
 
 
 class Studio:
-    def __init__(self, context: Context, definitions: Definitions, cases: Cases) -> None:
+    def __init__(self, context: Context, definitions: Definitions) -> None:
         self.context = context
         self.definitions = definitions
         self.drafts = Drafts(context, definitions)
@@ -103,39 +102,17 @@ class Studio:
                 for p, row in sorted(published.items())
                 if may_work_on(session, actor, p, self.context.definition(row).regions)
             ]
-            counts = self._case_counts(session, allowed)
-            versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for row in session.scalars(
-                select(DefinitionVersion)
-                .where(DefinitionVersion.program.in_(allowed))
-                .order_by(DefinitionVersion.program, DefinitionVersion.version.desc())
-            ):
-                versions[row.program].append(self._version(row, counts))
-        drafts = self.drafts.list(allowed)
-        result = []
-        for program in allowed:
-            definition = self.context.definition(published[program])
-            result.append(
-                {
-                    "program": program,
-                    "title": definition.title.to_json(),
-                    "regions": list(definition.regions),
-                    "published_version": published[program].version,
-                    "versions": versions[program],
-                    "drafts": [d for d in drafts if d["program"] == program],
-                }
-            )
-        return result
+            return self._overviews(session, published, allowed)
 
     def program(self, program: str, actor_name: str) -> dict[str, Any]:
         """One program as :meth:`programs` shows it, plus its definitions log (newest first)
         and every draft (open, published, discarded)."""
         self.authorize(actor_name, program, f"open {program}")
-        found = next((p for p in self.programs(actor_name) if p["program"] == program), None)
-        if found is None:
-            raise NotFound(f"no published program '{program}'")
-        found["drafts"] = self.drafts.list([program], status=None)
         with self.context.sessions() as session:
+            published = self._published(session)
+            if program not in published:
+                raise NotFound(f"no published program '{program}'")
+            (found,) = self._overviews(session, published, [program], drafts=None)
             found["events"] = [
                 event_json(e)
                 for e in session.scalars(
@@ -146,6 +123,39 @@ class Studio:
                 )
             ]
         return found
+
+    def _overviews(
+        self,
+        session: Session,
+        published: Mapping[str, DefinitionVersion],
+        programs: Sequence[str],
+        drafts: str | None = "open",
+    ) -> list[dict[str, Any]]:
+        """Each of ``programs`` with its versions, cases by state and drafts (of status
+        ``drafts``; None: all)."""
+        counts = self._case_counts(session, programs)
+        versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in session.scalars(
+            select(DefinitionVersion)
+            .where(DefinitionVersion.program.in_(list(programs)))
+            .order_by(DefinitionVersion.program, DefinitionVersion.version.desc())
+        ):
+            versions[row.program].append(self._version(row, counts))
+        listed = self.drafts.list(programs, status=drafts)
+        result = []
+        for program in programs:
+            definition = self.context.definition(published[program])
+            result.append(
+                {
+                    "program": program,
+                    "title": definition.title.to_json(),
+                    "regions": list(definition.regions),
+                    "published_version": published[program].version,
+                    "versions": versions[program],
+                    "drafts": [d for d in listed if d["program"] == program],
+                }
+            )
+        return result
 
     @staticmethod
     def _case_counts(session: Session, programs: Sequence[str]) -> dict[int, dict[str, int]]:
@@ -196,9 +206,8 @@ class Studio:
             new_name, new_text, new = source, text, parse_definition(text, source)
         else:
             if to_version is None:
-                to_version = max(
-                    v["version"] for v in self.definitions.list() if v["program"] == program
-                )
+                with self.context.sessions() as session:
+                    to_version = max(v.version for v in program_versions(session, program).values())
             new_row, new = self.definitions.get(program, to_version)
             new_name, new_text = f"{program} v{new_row.version}", new_row.source
         result = structural_diff(old, new)
