@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from engine.errors import InvalidData
 from engine.guards import REGISTRY
 from engine.guards.registry import hint
-from engine.language.loader import NAME
+from engine.language.checking import NAME
 from engine.studio import targets
 from engine.studio.catalogue import guard_catalogue
 from engine.studio.yamledit import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.language.loader import humanize
+from engine.language.checking import humanize
 from engine.language.model import (
     Deadline,
     Definition,

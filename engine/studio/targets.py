@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from engine.errors import InvalidData
 from engine.guards import REGISTRY
 from engine.guards.registry import hint
-from engine.language.loader import NAME
+from engine.language.checking import NAME
 from engine.language.roles import BUILTIN_ROLES
 from engine.studio.yamledit import Document, as_list, flow_map, private, set_key
 
