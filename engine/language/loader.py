@@ -28,7 +28,7 @@ from engine.language.model import (
     TransitionSpec,
 )
 from engine.language.roles import BUILTIN_ROLES, LEVELS, SUBJECTS
-from engine.language.source import Path, YamlSourceError, load_yaml
+from engine.language.source import Path, Positions, YamlSourceError, load_yaml
 from engine.language.transition_checks import TransitionChecks
 
 TOP_KEYS = (
@@ -68,6 +68,12 @@ def load_definition(path: str | FilePath) -> Definition:
 
 def parse_definition(text: str, source: str = "<definition>") -> Definition:
     """Validate YAML text; return the :class:`Definition` or raise :class:`DefinitionError`."""
+    return parse_with_positions(text, source)[0]
+
+
+def parse_with_positions(text: str, source: str = "<definition>") -> tuple[Definition, Positions]:
+    """:func:`parse_definition`, also returning where each node of the text is (for checks
+    that point into the source, as the studio's do), from the one reading of the YAML."""
     try:
         data, positions = load_yaml(text, source)
     except YamlSourceError as exc:
@@ -76,7 +82,7 @@ def parse_definition(text: str, source: str = "<definition>") -> Definition:
     definition = checker.check(data)
     if checker.problems or definition is None:
         raise DefinitionError(checker.problems)
-    return definition
+    return definition, positions
 
 
 class _Checker(FieldChecks, TransitionChecks):

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from engine.errors import DefinitionError, Problem
 from engine.guards import REGISTRY
 from engine.guards.registry import lookup_param, referenced_fields
-from engine.language.loader import parse_definition
+from engine.language.loader import parse_with_positions
 from engine.language.model import Definition, GuardSpec, TransitionSpec
 from engine.language.roles import SUBJECTS, level_rank
-from engine.language.source import Path, Positions, load_yaml
+from engine.language.source import Path, Positions
 
 #: The keys of a ledger posting that name a case field, in the order they are reported.
 LEDGER_FIELD_KEYS = ("lines", "amount", "date", "document")
@@ -29,10 +29,9 @@ def lint(text: str, source: str = "<definition>") -> list[Problem]:
     """Warnings for definition text, sorted by position; ``[]`` if the text does not even
     validate (syntax errors are the validator's job)."""
     try:
-        definition = parse_definition(text, source)
+        definition, positions = parse_with_positions(text, source)
     except DefinitionError:
         return []
-    _, positions = load_yaml(text, source)
     return lint_definition(definition, positions)
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, DefinitionError, InvalidData, NotFound
-from engine.language import Definition, parse_definition
+from engine.language import parse_definition
 from engine.runtime.access import Actor
 from engine.runtime.context import Context
 from engine.runtime.definition_log import announce, append_event, event_json
@@ -91,11 +92,14 @@ def _checked_text(text: str) -> str:
     return text.replace("\r\n", "\n")
 
 
-def parsed_or_none(text: str, source: str) -> Definition | None:
+@lru_cache(maxsize=32)  # texts of at most MAX_DRAFT_BYTES each
+def regions_of(text: str) -> tuple[str, ...]:
+    """The regions a draft's text declares, when it is a valid definition (else none).
+    Cached by text: every request on a draft checks them, and drafts change by saving."""
     try:
-        return parse_definition(text, source)
+        return parse_definition(text, "<draft>").regions
     except DefinitionError:
-        return None
+        return ()
 
 
 class Drafts:
@@ -119,9 +123,8 @@ class Drafts:
         )
         if published is not None:
             regions.extend(self.context.definition(published).regions)
-        parsed = parsed_or_none(text, program) if text is not None else None
-        if parsed is not None:
-            regions.extend(r for r in parsed.regions if r not in regions)
+        if text is not None:
+            regions.extend(r for r in regions_of(text) if r not in regions)
         return program_role(session, actor, program, regions, action)
 
     def _draft(self, session: Session, draft_id: int, actor: Actor, action: str) -> DefinitionDraft:

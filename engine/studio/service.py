@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from engine.errors import DefinitionError, Forbidden, InvalidData, NotFound, Problem
 from engine.language import Definition, parse_definition
+from engine.language.loader import parse_with_positions
 from engine.runtime.access import Actor
 from engine.runtime.context import Context
 from engine.runtime.definition_log import event_json
 from engine.runtime.definitions import Definitions, PublishResult, sha256_text, version_json
 from engine.store.models import Case, DefinitionEvent, DefinitionVersion
 from engine.studio.access import STUDIO_ROLES, may_work_on, program_role
-from engine.studio.checks import lint
+from engine.studio.checks import lint_definition
 from engine.studio.diff import structural_diff, text_diff
 from engine.studio.drafts import Drafts
 from engine.studio.migration import (
@@ -238,10 +239,10 @@ class Studio:
         """What the editor shows as the officer types: the validator's problems, and when
         the text is valid the checks beyond syntax (warnings) and the parsed definition."""
         try:
-            definition = parse_definition(text, source)
+            definition, positions = parse_with_positions(text, source)
         except DefinitionError as error:
             return Check(None, tuple(error.problems), ())
-        return Check(definition, (), tuple(lint(text, source)))
+        return Check(definition, (), tuple(lint_definition(definition, positions)))
 
     def migration_choices(self, program: str, to_version: int, actor_name: str) -> dict[str, Any]:
         """What the migration form offers: the versions, and each state running cases of
