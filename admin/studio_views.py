@@ -66,6 +66,11 @@ def _yaml_download(text: str, filename: str) -> Response:
     )
 
 
+def _source_name(draft: dict[str, Any]) -> str:
+    """The name problems in a draft's text are reported under."""
+    return f"{draft['program']}.yaml"
+
+
 def _editor_bundle() -> str | None:
     """The code editor's script (built from admin/frontend with npm), if it was built: the
     editor page is a plain form without it."""
@@ -208,7 +213,7 @@ class StudioView(StudioOnly, BaseView):
     ) -> Any:
         """The editor with ``text`` (default: the draft as saved) checked and drawn."""
         text = draft["source"] if text is None else text
-        check = engine().studio.check(text, f"{draft['program']}.yaml")
+        check = engine().studio.check(text, _source_name(draft))
         page = self.render(
             "rukun/studio_draft.html",
             draft=draft,
@@ -247,7 +252,7 @@ class StudioView(StudioOnly, BaseView):
         if len(text.encode("utf-8")) > MAX_DRAFT_BYTES:
             message = gettext("Teks terlalu besar untuk sebuah definisi.")
             return jsonify({"valid": False, "problems": [], "error": message}), 413
-        check = engine().studio.check(text, f"{draft['program']}.yaml")
+        check = engine().studio.check(text, _source_name(draft))
         return jsonify({**check.to_json(), "diagram": _diagram(check.definition)})
 
     @expose("/drafts/<int:draft_id>.yaml")
@@ -289,7 +294,7 @@ class StudioView(StudioOnly, BaseView):
     def _form(self, draft: dict[str, Any], status: int = 200, error: str | None = None) -> Any:
         """The form tab: the common changes as small forms over the parsed draft."""
         definition = outline(draft["source"])  # also while the draft is not valid yet
-        check = engine().studio.check(draft["source"], f"{draft['program']}.yaml").to_json()
+        check = engine().studio.check(draft["source"], _source_name(draft)).to_json()
         catalogue = guard_catalogue()
         chosen = next((g for g in catalogue if g["name"] == request.args.get("guard")), None)
         page = self.render(
@@ -357,7 +362,7 @@ class StudioView(StudioOnly, BaseView):
     def simulate(self, draft_id: int) -> Any:
         studio = engine().studio
         draft = studio.drafts.get(draft_id, current_user.name)
-        check = studio.check(draft["source"], f"{draft['program']}.yaml")
+        check = studio.check(draft["source"], _source_name(draft))
         rows = max(STEP_ROWS, min(request.values.get("rows", type=int) or 0, MAX_STEP_ROWS))
         form = request.form
         results: list[dict[str, Any]] | None = None
@@ -383,7 +388,7 @@ class StudioView(StudioOnly, BaseView):
                     form.get("subject", "").strip(),
                     parse_steps(steps),
                     form.get("year", type=int) or 2026,
-                    f"{draft['program']}.yaml",
+                    _source_name(draft),
                 )
             except (InvalidData, NotFound) as refused:
                 error = refused.message
@@ -410,7 +415,7 @@ class StudioView(StudioOnly, BaseView):
         studio = engine().studio
         draft = studio.drafts.get(draft_id, current_user.name)
         try:
-            impact = studio.impact(draft["source"], f"{draft['program']}.yaml")
+            impact = studio.impact(draft["source"], _source_name(draft))
         except DefinitionError:
             impact = None
         return self.render("rukun/studio_impact.html", draft=draft, impact=impact)

@@ -134,15 +134,12 @@ class Migrations:
         explicit = set(selection.case_ids)
         for case in cases:
             current = versions[case.definition_version_id]
+            if current.version == to_version and case.id not in explicit:
+                continue  # already there; only a case asked for by number is an error
             row = _row(case, current.version, to_version)
             plan.rows.append(row)
             if current.version == to_version:
-                if case.id in explicit:
-                    row.update(
-                        ok=False, error=f"case {case.id} already runs on version {to_version}"
-                    )
-                else:
-                    plan.rows.pop()
+                row.update(ok=False, error=f"case {case.id} already runs on version {to_version}")
                 continue
             if self.context.definition(current).state(case.state).final:
                 row.update(ok=False, error=f"case {case.id} is closed (state '{case.state}')")
