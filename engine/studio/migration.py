@@ -193,12 +193,13 @@ class Migrations:
                         else ""
                     )
                 )
-        if selection.case_ids or selection.states or selection.region:
-            return cases
+        # closed cases do not move; only one asked for by number or by its state is an error
         return [
             c
             for c in cases
-            if not self.context.definition(versions[c.definition_version_id]).state(c.state).final
+            if c.id in selection.case_ids
+            or c.state in selection.states
+            or not self.context.definition(versions[c.definition_version_id]).state(c.state).final
         ]
 
     def apply(

@@ -384,3 +384,20 @@ def test_a_scoped_officer_works_on_the_draft_of_a_new_program_inside_their_grant
         studio.app.studio.drafts.get(draft["id"], SAMARINDA_OFFICER)
     published = studio.app.studio.drafts.publish(draft["id"], BONTANG_OFFICER, "Prolita plus")
     assert published.program == "prolita_plus" and published.version == 1
+
+
+def test_a_region_filter_moves_the_running_cases_and_leaves_closed_ones_alone(
+    studio: Scenario,
+) -> None:
+    running = studio.start()
+    closed = studio.start()
+    studio.fire(closed["id"], "cancel", "city", {"cancel_reason": "double entry"})
+    version = revised_version(studio)
+    kelurahan = studio.rt.rsplit(".", 2)[0]
+    plan = studio.app.studio.migrate("probebaya", version, OFFICER, Selection(region=kelurahan))
+    assert plan.valid and [r["case_id"] for r in plan.rows] == [running["id"]]
+    assert studio.app.cases.show(closed["id"])["definition_version"] == 1
+    named = studio.app.studio.migrate(
+        "probebaya", version, OFFICER, Selection(case_ids=(closed["id"],))
+    )
+    assert not named.valid and "is closed" in named.rows[0]["error"]
