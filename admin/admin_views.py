@@ -100,7 +100,7 @@ class UsersView(AdminOnly, BaseView):
         password = typed or generate_password()
         regions = [code for code in re.split(r"[\s,;]+", form["regions"]) if code]
         try:
-            engine().users.add(form["name"], form["role"], regions, password)
+            engine().users.add(form["name"], form["role"], regions, password, by=current_user.name)
         except FIXABLE as error:
             return self._refused(error, form)
         flash(gettext("Pengguna %(name)s dibuat.", name=form["name"]), "success")
@@ -143,7 +143,9 @@ class UsersView(AdminOnly, BaseView):
         form = {"action": "grant", "name": _field("name"), "role": _field("role")}
         form["region"] = _field("region")
         try:
-            engine().users.grant(form["name"], form["role"], form["region"] or None)
+            engine().users.grant(
+                form["name"], form["role"], form["region"] or None, by=current_user.name
+            )
         except FIXABLE as error:
             return self._refused(error, form)
         flash(gettext("Peran ditambahkan untuk %(name)s.", name=form["name"]), "success")

@@ -109,6 +109,8 @@ def record_json(record: TransitionRecord) -> dict[str, Any]:
         "payload": record.payload,
         "guards": record.guards,
         "documents": record.documents,
+        "rule": record.rule,
+        "effects": record.effects,
         "prev_hash": record.prev_hash,
         "hash": record.hash,
     }

@@ -24,7 +24,7 @@ from engine.runtime.case_views import case_json, record_json
 from engine.runtime.deadlines import due_at
 from engine.runtime.evaluation import guard_context, posting, stored_ledger
 from engine.runtime.forms import clean
-from engine.runtime.history import append_record
+from engine.runtime.history import append_record, effects
 from engine.runtime.ledger import LedgerState
 from engine.store.chain import format_time
 from engine.store.db import write_session
@@ -83,8 +83,10 @@ class Cases(CaseQueries):
 
     def _update_links(
         self, session: Session, case: Case, definition: Definition, payload: Mapping[str, Any]
-    ) -> None:
-        """Check the case ids in ``cases`` fields and make the links match them."""
+    ) -> dict[str, list[int]]:
+        """Check the case ids in ``cases`` fields and make the links match them; returns
+        the targets set per field (what the history record's effects say)."""
+        changed: dict[str, list[int]] = {}
         for name, value in payload.items():
             spec = definition.fields[name]
             if spec.type != "cases":
@@ -107,6 +109,8 @@ class Cases(CaseQueries):
                 CaseLink(case_id=case.id, field=name, link=spec.link or name, target_id=t)
                 for t in targets
             )
+            changed[name] = targets
+        return changed
 
     def _store_documents(
         self, session: Session, attachments: Mapping[str, Path], actor: str
@@ -170,7 +174,7 @@ class Cases(CaseQueries):
             )
             session.add(case)
             session.flush()
-            self._update_links(session, case, definition, data)
+            links = self._update_links(session, case, definition, data)
             record = append_record(
                 session,
                 case,
@@ -185,6 +189,7 @@ class Cases(CaseQueries):
                 payload=data,
                 guards=[],
                 documents=_document_hashes(data),
+                effects=effects(case, links=links, start=True),
             )
             session.flush()
             result = self._view(session, case, definition, actor.roles(), LedgerState())
@@ -317,7 +322,7 @@ class Cases(CaseQueries):
         raw.update(self._store_documents(session, attachments, actor.name))
         payload = clean(definition, transition.form, raw)
         data = {**case.data, **payload}
-        self._update_links(session, case, definition, payload)
+        links = self._update_links(session, case, definition, payload)
         postings, after = posting(stored_ledger(session, case.id), transition, data, case.id)
         context = guard_context(session, self.dialect, case, definition, data, after)
         results = evaluate_guards(transition.guards, context)
@@ -351,6 +356,7 @@ class Cases(CaseQueries):
             payload=payload,
             guards=[r.to_json() for r in results],
             documents=_document_hashes(payload),
+            effects=effects(case, [ledger.entry_defaults(p) for p in postings], links),
         )
         session.add_all(
             LedgerEntry(case_id=case.id, seq=record.seq, **ledger.entry_defaults(p))
@@ -412,6 +418,7 @@ class Cases(CaseQueries):
                     payload={"due_at": format_time(case.due_at), "escalate_to": escalate_to},
                     guards=[],
                     documents={},
+                    effects=effects(case),
                 )
                 session.flush()
                 result, history = case_json(case, definition, now), record_json(record)

@@ -16,7 +16,7 @@ from engine.errors import Conflict, InvalidData, NotFound
 from engine.language.roles import BUILTIN_ROLES
 from engine.runtime.context import Context
 from engine.store.db import write_session
-from engine.store.models import DefinitionVersion, Region, RoleGrant, User
+from engine.store.models import DefinitionVersion, GrantEvent, Region, RoleGrant, User
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -55,7 +55,12 @@ class Users:
         return roles
 
     def add(
-        self, name: str, role: str, regions: Sequence[str] = (), password: str | None = None
+        self,
+        name: str,
+        role: str,
+        regions: Sequence[str] = (),
+        password: str | None = None,
+        by: str | None = None,
     ) -> dict[str, Any]:
         """Create a user holding ``role`` in each of ``regions`` (or everywhere if none)."""
         name = name.strip()
@@ -74,10 +79,13 @@ class Users:
                 RoleGrant(role=role)
             ]
             session.add(user)
+            session.add_all(_event(name, "granted", g.role, g.region_code, by) for g in user.grants)
             session.flush()
             return user_json(user)
 
-    def grant(self, name: str, role: str, region: str | None = None) -> dict[str, Any]:
+    def grant(
+        self, name: str, role: str, region: str | None = None, by: str | None = None
+    ) -> dict[str, Any]:
         """Give an existing user ``role`` in ``region`` (or everywhere if None), checked like
         :meth:`add`: the role must be known and the region of the role's level."""
         level = self._role_level(role)
@@ -89,6 +97,7 @@ class Users:
             if any(g.role == role and g.region_code == region for g in user.grants):
                 raise Conflict(f"user '{name}' already holds {_grant_label(role, region)}")
             user.grants.append(RoleGrant(role=role, region_code=region))
+            session.add(_event(name, "granted", role, region, by))
             session.flush()
             return user_json(user)
 
@@ -116,6 +125,7 @@ class Users:
                     "ask another admin to do it"
                 )
             user.grants.remove(found[0])
+            session.add(_event(name, "revoked", role, region, by))
             session.flush()
             return user_json(user)
 
@@ -126,6 +136,8 @@ class Users:
             raise Conflict(f"user '{name}' cannot deactivate their own account; ask another admin")
         with write_session(self.context.sessions) as session:
             user = _user(session, name)
+            if user.active != active:
+                session.add(_event(name, "activated" if active else "deactivated", by=by))
             user.active = active
             session.flush()
             return user_json(user)
@@ -186,6 +198,17 @@ class Users:
                 return _hasher.verify(user.password_hash, password)
             except VerificationError:
                 return False
+
+
+def _event(
+    user: str,
+    change: str,
+    role: str | None = None,
+    region: str | None = None,
+    by: str | None = None,
+) -> GrantEvent:
+    """One entry of the grant log (what replay asks: did this user hold that role then?)."""
+    return GrantEvent(user_name=user, change=change, role=role, region_code=region, by=by)
 
 
 def _user(session: Session, name: str) -> User:

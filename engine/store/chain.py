@@ -1,4 +1,11 @@
-"""The history hash chain: canonical JSON of a record plus the previous record's hash."""
+"""The history hash chain: canonical JSON of a record plus the previous record's hash.
+
+Two rules say which fields a record's hash covers. Rule 1 (records written before
+migration 0006) covers the transition, its payload, guard results and documents; rule 2
+adds ``rule`` itself and ``effects``: the ledger entries the record posted, the links it
+set, the deadline it started, and for a start the case's subject, year and region path.
+Under rule 2 every stored row of a case (the case, its ledger, its links) can be rebuilt
+from its records and compared (:mod:`engine.audit.projection`)."""
 
 from __future__ import annotations
 
@@ -30,6 +37,9 @@ HASHED_FIELDS = (
     "documents",
     "prev_hash",
 )
+#: Rule 2: everything of rule 1, the rule and the record's effects.
+HASHED_FIELDS_2 = (*HASHED_FIELDS, "rule", "effects")
+CURRENT_RULE = 2
 
 
 def format_time(value: dt.datetime) -> str:
@@ -44,8 +54,11 @@ def canonical_json(value: Any) -> bytes:
 
 
 def record_hash(fields: Mapping[str, Any]) -> str:
-    """sha256 over the canonical JSON of the hashed fields (``at`` as canonical text)."""
-    body = {name: fields[name] for name in HASHED_FIELDS}
+    """sha256 over the canonical JSON of the fields its rule hashes (``at`` as canonical
+    text); a record without ``rule`` is of rule 1."""
+    rule = fields.get("rule") or 1
+    names = HASHED_FIELDS if rule == 1 else HASHED_FIELDS_2
+    body = {name: fields[name] for name in names}
     if isinstance(body["at"], dt.datetime):
         body["at"] = format_time(body["at"])
     return hashlib.sha256(canonical_json(body)).hexdigest()
@@ -58,18 +71,49 @@ class ChainBreak:
 
 
 def verify_chain(records: Iterable[Mapping[str, Any]]) -> list[ChainBreak]:
-    """Check sequence numbers, links and hashes of one case's records, oldest first."""
-    breaks: list[ChainBreak] = []
-    expected_prev = GENESIS
-    expected_seq = 1
+    """Check sequence numbers, links, hashes and rules of one case's records, oldest first."""
+    checker = ChainChecker()
     for record in records:
+        checker.add(record)
+    return checker.breaks
+
+
+class ChainChecker:
+    """Checks one case's records fed oldest first, one at a time (so whole databases can be
+    streamed through it): sequence numbers without gaps, each ``prev_hash`` equal to the
+    previous record's hash, each hash equal to the record's content, and rules that never
+    go back (a rule-2 record followed by a rule-1 one was rewritten to escape coverage)."""
+
+    def __init__(self) -> None:
+        self.breaks: list[ChainBreak] = []
+        self.expected_prev = GENESIS
+        self.expected_seq = 1
+        self.rule = 1
+        #: Sequence numbers of the records written under rule 1.
+        self.old_rule: list[int] = []
+
+    def add(self, record: Mapping[str, Any]) -> None:
         seq = record["seq"]
-        if seq != expected_seq:
-            breaks.append(ChainBreak(seq, f"sequence gap: expected {expected_seq}, found {seq}"))
-        if record["prev_hash"] != expected_prev:
-            breaks.append(ChainBreak(seq, "prev_hash does not match the previous record's hash"))
+        if seq != self.expected_seq:
+            reason = (
+                f"sequence gap: expected {self.expected_seq}, found {seq}"
+                if seq > self.expected_seq
+                else f"out of order: expected {self.expected_seq}, found {seq}"
+            )
+            self.breaks.append(ChainBreak(seq, reason))
+        if record["prev_hash"] != self.expected_prev:
+            self.breaks.append(
+                ChainBreak(seq, "prev_hash does not match the previous record's hash")
+            )
         if record_hash(record) != record["hash"]:
-            breaks.append(ChainBreak(seq, "hash does not match the record's content"))
-        expected_prev = record["hash"]
-        expected_seq = seq + 1
-    return breaks
+            self.breaks.append(ChainBreak(seq, "hash does not match the record's content"))
+        rule = record.get("rule") or 1
+        if rule < self.rule:
+            self.breaks.append(
+                ChainBreak(seq, f"written under rule {rule} after a rule-{self.rule} record")
+            )
+        if rule == 1:
+            self.old_rule.append(seq)
+        self.rule = max(self.rule, rule)
+        self.expected_prev = record["hash"]
+        self.expected_seq = seq + 1

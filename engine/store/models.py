@@ -253,6 +253,12 @@ class TransitionRecord(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     guards: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     documents: Mapped[dict[str, str]] = mapped_column(JSONType)
+    #: Which fields the hash covers (:mod:`engine.store.chain`): 1 for records written before
+    #: the ledger, links and case facts were covered, 2 since.
+    rule: Mapped[int] = mapped_column(Integer, default=2)
+    #: What the record did besides moving the state (rule 2): ledger entries posted, links
+    #: set, the new deadline, and for a start the subject, year and region path.
+    effects: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -300,3 +306,46 @@ class CaseLink(Base):
     field: Mapped[str] = mapped_column(String(64))
     link: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+
+
+class GrantEvent(Base):
+    """The append-only log of role grants given and taken and of users (de)activated: what
+    replay reads to tell whether an actor held a role, in scope, when they acted."""
+
+    __tablename__ = "grant_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    #: ``granted``, ``revoked``, ``deactivated`` or ``activated``.
+    change: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(64), default=None)
+    region_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    by: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class ChainAnchor(Base):
+    """A digest (Merkle root) over every case's chain head at one moment; published outside
+    the database, it proves later that none of the records it covers was changed or cut."""
+
+    __tablename__ = "chain_anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    cases: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnchorHead(Base):
+    """One leaf of an anchor: a case's last record (sequence number and hash) when taken."""
+
+    __tablename__ = "anchor_heads"
+    __table_args__ = (UniqueConstraint("anchor_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    anchor_id: Mapped[int] = mapped_column(ForeignKey("chain_anchors.id"), index=True)
+    case_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -22,7 +22,7 @@ from engine.runtime.case_queries import load_case
 from engine.runtime.context import Context
 from engine.runtime.deadlines import due_at
 from engine.runtime.definition_log import announce, append_event, event_json
-from engine.runtime.history import append_record
+from engine.runtime.history import append_record, effects
 from engine.store.db import write_session
 from engine.store.models import Case, DefinitionVersion, Region, utcnow
 
@@ -264,6 +264,12 @@ class Migrations:
             dest = row["to_state"]
             now = utcnow()
             source = case.state
+            case.definition_version = target
+            case.state, case.updated_at = dest, now
+            if dest != source:
+                case.state_entered_at = now
+                case.escalated_at = None
+            case.due_at = due_at(new.state(dest), case.state_entered_at)
             append_record(
                 session,
                 case,
@@ -283,12 +289,7 @@ class Migrations:
                 },
                 guards=[],
                 documents={},
+                effects=effects(case),
             )
-            case.definition_version = target
-            case.state, case.updated_at = dest, now
-            if dest != source:
-                case.state_entered_at = now
-                case.escalated_at = None
-            case.due_at = due_at(new.state(dest), case.state_entered_at)
             session.flush()
             return {**row, "ok": True, "to_state": dest, "version": case.version}

@@ -164,15 +164,7 @@ def test_inbox_roles_count_only_in_the_region_they_are_held(demo: Scenario) -> N
     app.users.add("dua_peran", "kelurahan", [kelurahan])
     app.users.add("dua_peran_rt", "ketua_rt", [other_rt])
     mine = demo.app.cases.start("probebaya", other_rt, 2026, "dua_peran_rt")
-    with app.context.sessions() as session:  # one user holding both grants
-        from sqlalchemy import select
-
-        from engine.store.models import RoleGrant, User
-
-        both = session.scalar(select(User).where(User.name == "dua_peran"))
-        assert both is not None
-        both.grants.append(RoleGrant(role="ketua_rt", region_code=other_rt))
-        session.commit()
+    app.users.grant("dua_peran", "ketua_rt", other_rt)  # one user holding both grants
     inbox = {row["id"]: row for row in app.cases.inbox("dua_peran", limit=500).rows}
     assert mine["id"] in inbox  # ketua_rt in their RT: draft waits for the rembug
     assert inbox and all(

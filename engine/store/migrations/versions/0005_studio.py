@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from engine.store.append_only import protect, unprotect
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -72,44 +74,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_definition_events")),
     )
     op.create_index(op.f("ix_definition_events_program"), "definition_events", ["program"])
-    _protect("definition_events")
-    _protect("draft_revisions")
+    protect(op, "definition_events")
+    protect(op, "draft_revisions")
 
 
 def downgrade() -> None:
-    _unprotect("draft_revisions")
-    _unprotect("definition_events")
+    unprotect(op, "draft_revisions")
+    unprotect(op, "definition_events")
     op.drop_table("definition_events")
     op.drop_table("draft_revisions")
     op.drop_table("definition_drafts")
     op.execute("UPDATE definition_versions SET status = 'retired' WHERE status = 'superseded'")
     with op.batch_alter_table("definition_versions", schema=None) as batch_op:
         batch_op.drop_column("change_note")
-
-
-# Like the history: the database itself refuses UPDATE and DELETE on the logs.
-def _protect(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for when in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{when.lower()} BEFORE {when} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE FUNCTION rukun_{table}_append_only() RETURNS trigger AS $$ "
-        f"BEGIN RAISE EXCEPTION '{table} is append-only'; END; $$ LANGUAGE plpgsql"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
-        f"ON {table} FOR EACH ROW EXECUTE FUNCTION rukun_{table}_append_only()"
-    )
-
-
-def _unprotect(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for when in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{when}")
-        return
-    op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-    op.execute(f"DROP FUNCTION IF EXISTS rukun_{table}_append_only()")

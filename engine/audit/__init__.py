@@ -1,0 +1,2 @@
+"""Reading the history for auditors and oversight: figures, replay, verification, export.
+Nothing here writes a case or its history."""
