@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from engine.cli_audit import audit
 from engine.cli_base import RukunGroup, emit, fail, json_option, parse_pairs, rukun_app
 from engine.cli_workflow import validate, workflow
 from engine.errors import InvalidData, TransitionRefused
@@ -56,6 +57,7 @@ def db_upgrade(as_json: bool) -> None:
 
 main.add_command(validate)
 main.add_command(workflow)
+main.add_command(audit)
 
 
 # --------------------------------------------------------------------------- region

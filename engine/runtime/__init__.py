@@ -18,6 +18,7 @@ from engine.store.db import check_current, make_engine, make_sessionmaker, upgra
 from engine.store.documents import DocumentStore
 
 if TYPE_CHECKING:
+    from engine.audit.service import Audit
     from engine.studio.service import Studio
 
 
@@ -48,6 +49,13 @@ class Rukun:
         from engine.studio.service import Studio
 
         return Studio(self.context, self.definitions)
+
+    @cached_property
+    def audit(self) -> Audit:
+        """Replay, verification and anchors for auditors (built on first use)."""
+        from engine.audit.service import Audit
+
+        return Audit(self.context)
 
     @property
     def engine(self) -> Engine:

@@ -22,7 +22,6 @@ from engine.runtime.context import Context
 from engine.runtime.evaluation import guard_context, posting, stored_ledger
 from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
-from engine.store.chain import verify_chain
 from engine.store.models import Case, CaseLink, Region, TransitionRecord, utcnow
 
 
@@ -140,11 +139,14 @@ class CaseQueries:
         )
 
     def verify(self, case_id: int) -> list[dict[str, Any]]:
-        """Problems in the case's hash chain (empty when intact)."""
+        """Problems in the case's history chain and between it and the case's stored rows,
+        ledger, links and documents (empty when intact): ``rukun audit verify`` for one
+        case."""
+        from engine.audit.verify import Verifier
+
         with self.context.sessions() as session:
             self._case(session, case_id)
-            records = [record_json(r) for r in self._records(session, case_id)]
-        return [{"seq": b.seq, "reason": b.reason} for b in verify_chain(records)]
+        return [{"seq": f.seq, "reason": f.reason} for f in Verifier(self.context, case_id).run()]
 
     def triggers(
         self, case_id: int, actor_name: str, values: Mapping[str, Any] | None = None

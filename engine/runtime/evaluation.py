@@ -4,6 +4,7 @@ other cases. Used by firing, by the live checks of a form, and by the studio's s
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,9 +50,11 @@ def guard_context(
     data: Mapping[str, Any],
     ledger: LedgerState | None = None,
     history: Sequence[Mapping[str, Any]] | None = None,
+    as_of: dt.datetime | None = None,
 ) -> GuardContext:
     """What the guards of a firing on ``case`` see; ``history`` replaces the stored one
-    (a simulated case has none)."""
+    (a simulated case has none). With ``as_of`` (a replay), the program's other cases are
+    counted and read as their histories say they stood just before that moment."""
     region_codes = case.region_path.split("/")
     levels = dict(
         session.execute(
@@ -71,8 +74,7 @@ def guard_context(
         )
         if case.id is not None:
             query = query.where(Case.id != case.id)
-        if states:
-            query = query.where(Case.state.in_(list(states)))
+        query = _in_states(query, states, as_of)
         return session.scalar(query) or 0
 
     return GuardContext(
@@ -88,24 +90,64 @@ def guard_context(
         },
         history=_History(session, case.id) if history is None else history,
         count_cases=count_cases,
-        other_values=lambda name, key, states: _other_values(session, case, name, key, states),
+        other_values=lambda name, key, states: _other_values(
+            session, case, name, key, states, as_of
+        ),
         ledger=(ledger or stored_ledger(session, case.id)).totals(),
     )
 
 
+def _state_then(as_of: dt.datetime) -> Any:
+    """A case's state just before ``as_of`` as its history says (NULL: not opened yet)."""
+    return (
+        select(TransitionRecord.dest)
+        .where(TransitionRecord.case_id == Case.id, TransitionRecord.at < as_of)
+        .order_by(TransitionRecord.seq.desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def _in_states(query: Any, states: Sequence[str] | None, as_of: dt.datetime | None) -> Any:
+    """``query`` over cases narrowed to those in ``states`` (now, or just before ``as_of``;
+    then also only cases that existed)."""
+    if as_of is None:
+        return query.where(Case.state.in_(list(states))) if states else query
+    then = _state_then(as_of)
+    return query.where(then.in_(list(states)) if states else then.is_not(None))
+
+
 def _other_values(
-    session: Session, case: Case, name: str, key: str | None, states: Sequence[str] | None
+    session: Session,
+    case: Case,
+    name: str,
+    key: str | None,
+    states: Sequence[str] | None,
+    as_of: dt.datetime | None = None,
 ) -> set[Any]:
     """Values of field ``name`` (or of ``key`` in its list items) in this program's
-    other cases in ``states``. Scans those cases' data: fine for program sizes (hundreds
-    to a few thousand active cases); an index table is the way to go beyond that."""
-    query = select(Case.data).where(Case.program == case.program)
+    other cases in ``states`` (as they stood just before ``as_of``, if given). Scans those
+    cases' data: fine for program sizes (hundreds to a few thousand active cases); an index
+    table is the way to go beyond that."""
+    query = select(Case.id, Case.data).where(Case.program == case.program)
     if case.id is not None:
         query = query.where(Case.id != case.id)
-    if states:
-        query = query.where(Case.state.in_(list(states)))
+    query = _in_states(query, states, as_of)
+    rows: list[tuple[int, Any]] = [(i, d) for i, d in session.execute(query)]
+    if as_of is not None:  # each case's data as its records up to then made it
+        then: dict[int, dict[str, Any]] = {case_id: {} for case_id, _ in rows}
+        payloads = session.execute(
+            select(TransitionRecord.case_id, TransitionRecord.payload)
+            .where(TransitionRecord.case_id.in_(list(then)), TransitionRecord.at < as_of)
+            .where(TransitionRecord.kind.in_(("start", "transition")))
+            .order_by(TransitionRecord.case_id, TransitionRecord.seq)
+        )
+        for case_id, payload in payloads:
+            then[case_id].update(payload or {})
+        rows = list(then.items())
     found: set[Any] = set()
-    for (data,) in session.execute(query):
+    for _case_id, data in rows:
         value = (data or {}).get(name)
         if isinstance(value, list):
             found.update(item.get(key) for item in value if isinstance(item, Mapping))

@@ -1,0 +1,84 @@
+"""What ``rukun.audit`` offers: replay, verification, anchors. Role and region scope are
+checked here for every named user (the screens and the API name one; the local command
+line, run by someone with the database in hand, may not)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.audit import anchors
+from engine.audit.replay import Replayer, case_for_replay
+from engine.audit.verify import Progress, Verifier
+from engine.errors import Forbidden
+from engine.privacy import masked_data, may_see_pii
+from engine.runtime.context import Context
+from engine.store.db import write_session
+from engine.store.models import Case
+
+#: Who may verify a whole program or database, take anchors and export histories.
+AUDIT_ROLES = ("auditor", "program_officer", "admin")
+
+
+class Audit:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def _reader(self, session: Session, viewer: str, case: Case | None = None) -> set[str]:
+        actor = self.context.actor(session, viewer)
+        if case is not None and not actor.may_view(case.region_path.split("/")):
+            raise Forbidden(
+                f"user '{viewer}' may not see case {case.id}: outside their region scope"
+            )
+        return actor.roles()
+
+    def require_auditor(self, viewer: str, action: str) -> None:
+        """Forbidden unless ``viewer`` holds an audit role (anywhere)."""
+        with self.context.sessions() as session:
+            roles = self._reader(session, viewer)
+        if not roles & set(AUDIT_ROLES):
+            raise Forbidden(
+                f"user '{viewer}' may not {action}: it needs role {' or '.join(AUDIT_ROLES)}"
+            )
+
+    def replay(
+        self, case_id: int, at: dt.datetime | None = None, viewer: str | None = None
+    ) -> dict[str, Any]:
+        """The case rebuilt from its records (see :class:`Replayer`); with ``viewer``, only
+        within their scope, and personal data masked unless their roles may see it."""
+        with self.context.sessions() as session:
+            case = case_for_replay(session, case_id)
+            roles = None if viewer is None else self._reader(session, viewer, case)
+            result = Replayer(self.context).replay(session, case, at)
+            definition = self.context.definition(case.definition_version)
+        if not may_see_pii(definition, roles):
+            result["data"] = masked_data(definition, result["data"])
+            for divergence in result["divergences"]:
+                if divergence["field"] == "data":
+                    for side in ("stored", "replayed"):
+                        if isinstance(divergence[side], dict):
+                            divergence[side] = masked_data(definition, divergence[side])
+        return result
+
+    def verifier(
+        self,
+        case_id: int | None = None,
+        program: str | None = None,
+        anchor: str | None = None,
+        progress: Progress | None = None,
+    ) -> Verifier:
+        """A verification run over one case, one program or everything (iterate its
+        :meth:`~Verifier.run`, then read its ``summary``)."""
+        return Verifier(self.context, case_id, program, anchor, progress)
+
+    def anchor(self, actor: str = "system") -> dict[str, Any]:
+        """Take (store) an anchor over every chain head now, and return it."""
+        with write_session(self.context.sessions) as session:
+            taken = anchors.take(session, actor)
+            return anchors.anchor_json(taken)
+
+    def anchors(self, limit: int = 10) -> list[dict[str, Any]]:
+        with self.context.sessions() as session:
+            return anchors.latest(session, limit)

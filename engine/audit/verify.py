@@ -1,0 +1,387 @@
+"""Whole-database verification, streamed: every case's chain (gaps, changed, removed,
+reordered records), its rows against the projection its records give, its version against
+its last record, every document file against its sha256, definitions against the sha256
+their records name, and optionally an anchor's heads. Cases are read in batches, so memory
+stays flat however many records there are; a missing row or file is reported, never a
+crash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from engine.audit import anchors
+from engine.audit.projection import Projection, compare, short, stored_case, stored_entry
+from engine.language import Definition
+from engine.runtime.case_views import record_json
+from engine.runtime.context import Context
+from engine.runtime.definitions import sha256_text
+from engine.store.chain import ChainChecker
+from engine.store.models import (
+    Case,
+    CaseLink,
+    DefinitionVersion,
+    LedgerEntry,
+    TransitionRecord,
+)
+
+BATCH = 500
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong: ``case N seq S: reason``."""
+
+    case_id: int | None
+    seq: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"case {self.case_id}" if self.case_id is not None else "database"
+        return f"{where} seq {self.seq if self.seq is not None else '-'}: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case_id": self.case_id, "seq": self.seq, "reason": self.reason}
+
+
+@dataclass
+class Summary:
+    cases: int = 0
+    records: int = 0
+    documents: int = 0
+    problems: int = 0
+    #: Records whose hash follows rule 1 (written before migration 0006).
+    old_rule_records: int = 0
+    old_rule_cases: int = 0
+    anchor: dict[str, Any] | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problems == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "cases": self.cases,
+            "records": self.records,
+            "documents": self.documents,
+            "problems": self.problems,
+            "old_rule_records": self.old_rule_records,
+            "old_rule_cases": self.old_rule_cases,
+            "anchor": self.anchor,
+        }
+
+    def lines(self) -> list[str]:
+        verdict = "intact" if self.intact else f"{self.problems} problem(s)"
+        lines = [
+            f"{self.cases} case(s), {self.records} record(s), {self.documents} document(s) "
+            f"checked: {verdict}"
+        ]
+        if self.old_rule_records:
+            lines.append(
+                f"{self.old_rule_records} record(s) of {self.old_rule_cases} case(s) were "
+                "written under chain rule 1 (before migration 0006): their hash does not "
+                "cover ledger and links, which were checked by deriving them again from the "
+                "definition"
+            )
+        if self.anchor:
+            lines.append(
+                f"anchor {self.anchor['digest']} of {self.anchor['at']} covers "
+                f"{self.anchor['cases']} case(s), {self.anchor['records']} record(s)"
+            )
+        return lines
+
+
+@dataclass
+class _Definitions:
+    """Definition versions by (program, version), each checked once against its sha256."""
+
+    context: Context
+    rows: dict[tuple[str, int], DefinitionVersion] = field(default_factory=dict)
+    parsed: dict[tuple[str, int], Definition | None] = field(default_factory=dict)
+
+    def load(self, session: Session) -> list[Finding]:
+        findings = []
+        for row in session.scalars(select(DefinitionVersion)):
+            self.rows[(row.program, row.version)] = row
+            if sha256_text(row.source) != row.sha256:
+                findings.append(
+                    Finding(
+                        None,
+                        None,
+                        f"definition {row.program} v{row.version}: its text no longer has "
+                        f"the sha256 it was published with",
+                    )
+                )
+        return findings
+
+    def get(self, program: str, version: int) -> Definition | None:
+        key = (program, version)
+        if key not in self.parsed:
+            row = self.rows.get(key)
+            try:
+                self.parsed[key] = None if row is None else self.context.definition(row)
+            except Exception:  # a tampered text that no longer parses
+                self.parsed[key] = None
+        return self.parsed[key]
+
+    def record_problem(self, record: dict[str, Any]) -> str | None:
+        row = self.rows.get((record["program"], record["definition_version"]))
+        if row is None:
+            return (
+                f"names definition {record['program']} v{record['definition_version']}, "
+                "which is not stored"
+            )
+        if row.sha256 != record["definition_sha256"]:
+            return (
+                f"names definition {row.program} v{row.version} with sha256 "
+                f"{record['definition_sha256'][:12]}, but that version's is {row.sha256[:12]}"
+            )
+        return None
+
+
+class Verifier:
+    """One verification run; :meth:`run` yields findings as it goes, :attr:`summary` holds
+    the counts when it is done."""
+
+    def __init__(
+        self,
+        context: Context,
+        case_id: int | None = None,
+        program: str | None = None,
+        anchor: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.context = context
+        self.case_id, self.program, self.anchor = case_id, program, anchor
+        self.progress = progress
+        self.summary = Summary()
+        self._documents_seen: set[str] = set()
+
+    def _filtered(self, query: Any) -> Any:
+        if self.case_id is not None:
+            query = query.where(Case.id == self.case_id)
+        if self.program is not None:
+            query = query.where(Case.program == self.program)
+        return query
+
+    def run(self) -> Iterator[Finding]:
+        for finding in self._run():
+            self.summary.problems += 1
+            yield finding
+
+    def _run(self) -> Iterator[Finding]:
+        with self.context.sessions() as session:
+            definitions = _Definitions(self.context)
+            yield from definitions.load(session)
+            heads: dict[int, anchors.Head] = {}
+            if self.anchor is not None:
+                anchor, covered = anchors.find(session, self.anchor)
+                self.summary.anchor = anchors.anchor_json(anchor)
+                if anchors.root_of(covered) != anchor.root:
+                    yield Finding(
+                        None,
+                        None,
+                        f"anchor {anchor.root}: its stored heads no longer give this digest "
+                        "(the anchor's rows were changed)",
+                    )
+                heads = {h.case_id: h for h in covered}
+            total = session.scalar(self._filtered(select(func.count(Case.id)))) or 0
+            seen: set[int] = set()
+            after = 0
+            while True:
+                cases = list(
+                    session.scalars(
+                        self._filtered(select(Case))
+                        .where(Case.id > after)
+                        .order_by(Case.id)
+                        .limit(BATCH)
+                    )
+                )
+                if not cases:
+                    break
+                after = cases[-1].id
+                yield from self._batch(session, cases, definitions, heads)
+                seen.update(c.id for c in cases)
+                self.summary.cases += len(cases)
+                if self.progress is not None:
+                    self.progress(self.summary.cases, total)
+                session.expunge_all()
+            yield from self._orphans(session)
+            for case_id, head in heads.items():
+                if case_id in seen:
+                    continue
+                if self.case_id is not None and case_id != self.case_id:
+                    continue
+                if session.get(Case, case_id) is None:
+                    yield Finding(
+                        case_id,
+                        head.seq,
+                        f"covered by anchor {self.anchor}, but the case is gone",
+                    )
+
+    def _orphans(self, session: Session) -> Iterator[Finding]:
+        """History records whose case row is missing."""
+        query = (
+            select(TransitionRecord.case_id, func.max(TransitionRecord.seq))
+            .where(~exists().where(Case.id == TransitionRecord.case_id))
+            .group_by(TransitionRecord.case_id)
+            .order_by(TransitionRecord.case_id)
+        )
+        if self.case_id is not None:
+            query = query.where(TransitionRecord.case_id == self.case_id)
+        if self.program is not None:
+            query = query.where(TransitionRecord.program == self.program)
+        for case_id, seq in session.execute(query):
+            yield Finding(case_id, seq, "history records exist, but the case row is missing")
+
+    def _batch(
+        self,
+        session: Session,
+        cases: Sequence[Case],
+        definitions: _Definitions,
+        heads: dict[int, anchors.Head],
+    ) -> Iterator[Finding]:
+        ids = [c.id for c in cases]
+        entries: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for entry in session.scalars(
+            select(LedgerEntry).where(LedgerEntry.case_id.in_(ids)).order_by(LedgerEntry.id)
+        ):
+            entries[entry.case_id].append(stored_entry(entry))
+        links: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        for case_id, name, target in session.execute(
+            select(CaseLink.case_id, CaseLink.field, CaseLink.target_id).where(
+                CaseLink.case_id.in_(ids)
+            )
+        ):
+            links[case_id].append((name, target))
+        records = session.scalars(
+            select(TransitionRecord)
+            .where(TransitionRecord.case_id.in_(ids))
+            .order_by(TransitionRecord.case_id, TransitionRecord.seq)
+            .execution_options(yield_per=1000)
+        )
+        by_id = {c.id: c for c in cases}
+        current: _CaseCheck | None = None
+        for record in records:
+            if current is None or current.case.id != record.case_id:
+                if current is not None:
+                    yield from current.finish(entries, links)
+                    by_id.pop(current.case.id, None)
+                current = _CaseCheck(self, by_id[record.case_id], heads.get(record.case_id))
+            yield from current.add(record_json(record), definitions)
+        if current is not None:
+            yield from current.finish(entries, links)
+            by_id.pop(current.case.id, None)
+        for case in by_id.values():  # cases without a single record
+            yield Finding(case.id, None, "the case has no history records")
+
+    def check_document(self, case_id: int, seq: int, name: str, sha256: str) -> Iterator[Finding]:
+        if sha256 in self._documents_seen:
+            return
+        self._documents_seen.add(sha256)
+        self.summary.documents += 1
+        path = self.context.documents.path_for(sha256)
+        try:
+            with path.open("rb") as file:
+                actual = hashlib.file_digest(file, "sha256").hexdigest()
+        except OSError:
+            yield Finding(case_id, seq, f"document {name} ({sha256[:12]}) is missing from storage")
+            return
+        if actual != sha256:
+            yield Finding(
+                case_id,
+                seq,
+                f"document {name} ({sha256[:12]}) was changed: its file's sha256 is now "
+                f"{actual[:12]}",
+            )
+
+
+class _CaseCheck:
+    """The checks of one case as its records stream past."""
+
+    def __init__(self, verifier: Verifier, case: Case, head: anchors.Head | None) -> None:
+        self.verifier, self.case, self.head = verifier, case, head
+        self.chain = ChainChecker()
+        self.projection = Projection(case.id)
+        self.head_seen = False
+
+    def add(self, record: dict[str, Any], definitions: _Definitions) -> Iterator[Finding]:
+        case_id, seq = self.case.id, record["seq"]
+        summary = self.verifier.summary
+        summary.records += 1
+        before = len(self.chain.breaks)
+        self.chain.add(record)
+        for broken in self.chain.breaks[before:]:
+            yield Finding(case_id, broken.seq, broken.reason)
+        problem = definitions.record_problem(record)
+        if problem:
+            yield Finding(case_id, seq, problem)
+        definition = definitions.get(record["program"], record["definition_version"])
+        for divergence in self.projection.apply(record, definition):
+            yield Finding(case_id, seq, f"record disagrees with its definition: {divergence}")
+        for name, sha256 in (record["documents"] or {}).items():
+            yield from self.verifier.check_document(case_id, seq, name, sha256)
+        if self.head is not None and seq == self.head.seq:
+            self.head_seen = True
+            if record["hash"] != self.head.hash:
+                yield Finding(
+                    case_id,
+                    seq,
+                    f"record differs from the one anchor {self.verifier.anchor} covers",
+                )
+
+    def finish(
+        self,
+        entries: dict[int, list[dict[str, Any]]],
+        links: dict[int, list[tuple[str, int]]],
+    ) -> Iterator[Finding]:
+        case, projection = self.case, self.projection
+        summary = self.verifier.summary
+        if self.chain.old_rule:
+            summary.old_rule_records += len(self.chain.old_rule)
+            summary.old_rule_cases += 1
+        if self.head is not None and not self.head_seen:
+            yield Finding(
+                case.id,
+                self.head.seq,
+                f"record covered by anchor {self.verifier.anchor} is missing "
+                f"(the history now ends at seq {projection.seq})",
+            )
+        if case.version != projection.seq:
+            yield Finding(
+                case.id,
+                projection.seq,
+                f"the case is at version {case.version}, but its history ends at seq "
+                f"{projection.seq}"
+                + (" (records are missing from its end)" if case.version > projection.seq else ""),
+            )
+        stored = stored_case(case, case.definition_version.version)
+        old_rule = bool(self.chain.old_rule) and self.chain.old_rule[0] == 1
+        for divergence in compare(
+            projection, stored, entries.get(case.id, []), links.get(case.id, []), old_rule
+        ):
+            if divergence.field == "version":
+                continue  # reported above, in words
+            yield Finding(
+                case.id,
+                divergence.seq,
+                f"{_label(divergence.field)} differs from its history: stored "
+                f"{short(divergence.stored)}, history gives {short(divergence.replayed)}",
+            )
+        for entry in entries.get(case.id, []):
+            if entry.get("document_sha256"):
+                yield from self.verifier.check_document(
+                    case.id, entry["seq"], "ledger", entry["document_sha256"]
+                )
+
+
+def _label(name: str) -> str:
+    return name if name.startswith(("ledger", "links")) else f"case {name}"
