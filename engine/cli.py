@@ -19,6 +19,7 @@ import click
 
 from engine.cli_audit import audit
 from engine.cli_base import RukunGroup, emit, fail, json_option, parse_pairs, rukun_app
+from engine.cli_oversight import oversight
 from engine.cli_workflow import validate, workflow
 from engine.errors import InvalidData, TransitionRefused
 from engine.money import format_money, in_words
@@ -53,6 +54,19 @@ def db_upgrade(as_json: bool) -> None:
     app.upgrade()
     url = app.engine.url.render_as_string(hide_password=True)
     emit({"database": url, "status": "current"}, as_json, lambda: [f"database {url} is up to date"])
+
+
+@db.command("grant-app-role")
+@click.argument("role")
+@json_option
+def db_grant_app_role(role: str, as_json: bool) -> None:
+    """Give the PostgreSQL ROLE the app signs in with what it needs and no more: SELECT and
+    INSERT only on the evidence tables (history, ledger, grant log, anchors, definitions
+    log). Run as the tables' owner, after every `rukun db upgrade` (see docs/deploy.md)."""
+    from engine.store.privileges import grant_app_role
+
+    statements = grant_app_role(rukun_app().engine, role)
+    emit({"role": role, "statements": statements}, as_json, lambda: statements)
 
 
 main.add_command(validate)
@@ -667,3 +681,6 @@ def bench(cases: int, pytest_args: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+report.add_command(oversight)

@@ -1,5 +1,11 @@
 """Shared fixtures: a migrated database per test on SQLite and, when
-RUKUN_TEST_DATABASE_URL is set, on PostgreSQL too (a schema of its own per xdist worker)."""
+RUKUN_TEST_DATABASE_URL is set, on PostgreSQL too (a schema of its own per xdist worker).
+
+On PostgreSQL the tests run as production does when RUKUN_TEST_APP_DATABASE_URL names a
+second role (CI sets both): RUKUN_TEST_DATABASE_URL's role owns the schema and migrates it,
+then `grant_app_role` gives the app role its least privileges (no UPDATE, DELETE or
+TRUNCATE on the evidence tables), and the app under test signs in as that role. Tests that
+play an attacker with full rights use ``owner_engine``."""
 
 from __future__ import annotations
 
@@ -8,23 +14,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from engine.runtime import Rukun
 from engine.settings import Settings
+from engine.store.db import make_engine, upgrade
+from engine.store.privileges import grant_app_role
 from tests.builders import Scenario, World
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("RUKUN_TEST_DATABASE_URL")
+APP_ROLE_URL = os.environ.get("RUKUN_TEST_APP_DATABASE_URL")
 
 
 def backends() -> list[str]:
     return ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
-def _postgres_schema_url(worker: str) -> str:
-    """A fresh, empty schema for this worker; the URL sets it as the search path."""
+def _in_schema(url: str, schema: str) -> str:
+    return (
+        make_url(url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+
+
+def _postgres_schema(worker: str) -> str:
+    """A fresh, empty schema for this worker."""
     assert POSTGRES_URL is not None
     schema = f"rukun_test_{worker}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
@@ -32,15 +49,29 @@ def _postgres_schema_url(worker: str) -> str:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
+    return schema
 
 
 @pytest.fixture(params=backends())
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> str:
+def backend(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> tuple[str, str]:
+    """(the URL the app signs in with, the URL of the role owning the tables)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rukun.sqlite'}"
-    return _postgres_schema_url(worker_id)
+        url = f"sqlite:///{tmp_path / 'rukun.sqlite'}"
+        return url, url
+    assert POSTGRES_URL is not None
+    schema = _postgres_schema(worker_id)
+    owner = _in_schema(POSTGRES_URL, schema)
+    return (_in_schema(APP_ROLE_URL, schema) if APP_ROLE_URL else owner), owner
+
+
+@pytest.fixture
+def database_url(backend: tuple[str, str]) -> str:
+    return backend[0]
+
+
+@pytest.fixture
+def owner_url(backend: tuple[str, str]) -> str:
+    return backend[1]
 
 
 @pytest.fixture
@@ -51,11 +82,27 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Rukun]:
+def app(settings: Settings, owner_url: str) -> Iterator[Rukun]:
+    if owner_url != settings.database_url:  # migrate as the owner, then run as the app role
+        owner = make_engine(owner_url)
+        upgrade(owner)
+        grant_app_role(owner, make_url(settings.database_url).username or "")
+        owner.dispose()
     rukun = Rukun(settings)
     rukun.upgrade()
     yield rukun
     rukun.close()
+
+
+@pytest.fixture
+def owner_engine(app: Rukun, owner_url: str) -> Iterator[Engine]:
+    """An engine signed in as the tables' owner: full rights, as an attacker might have."""
+    if owner_url == app.context.settings.database_url:
+        yield app.engine
+        return
+    engine = make_engine(owner_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -13,18 +13,21 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.audit.projection import Projection
 from engine.cli import main
 from engine.demo import run_demo
+from engine.errors import InvalidData
 from engine.runtime import Rukun
 from engine.runtime.case_views import record_json
 from engine.store.chain import GENESIS, record_hash
 from engine.store.db import upgrade
 from engine.store.models import Case, CaseLink, LedgerEntry, TransitionRecord
+from engine.store.privileges import APPEND_ONLY_TABLES, app_role_statements, grant_app_role
 
+Tamper = Callable[[Rukun], Any]
 APPEND_ONLY = ("transition_records", "ledger_entries", "chain_anchors", "anchor_heads")
 
 
@@ -35,17 +38,26 @@ def demo(app: Rukun) -> Rukun:
     return app
 
 
-@contextmanager
-def tampering(app: Rukun) -> Iterator[Connection]:
+@pytest.fixture
+def tampering(owner_engine: Engine) -> Tamper:
     """A connection of someone with full rights who switched the append-only triggers off."""
-    with app.engine.begin() as connection:
-        for table in APPEND_ONLY:
-            if app.engine.dialect.name == "sqlite":
-                for when in ("update", "delete"):
-                    connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{when}"))
-            else:
-                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        yield connection
+
+    @contextmanager
+    def connect(_app: Rukun) -> Iterator[Connection]:
+        with owner_engine.begin() as connection:
+            _triggers_off(connection)
+            yield connection
+
+    return connect
+
+
+def _triggers_off(connection: Connection) -> None:
+    for table in APPEND_ONLY:
+        if connection.dialect.name == "sqlite":
+            for when in ("update", "delete"):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{when}"))
+        else:
+            connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
 
 
 def findings(app: Rukun, **kwargs: Any) -> list[str]:
@@ -93,7 +105,7 @@ def test_replay_at_a_moment_mid_history_gives_the_earlier_case(demo: Rukun) -> N
     assert replay["divergences"] == []
 
 
-def test_replay_guards_see_the_data_as_it_stood(demo: Rukun) -> None:
+def test_replay_guards_see_the_data_as_it_stood(demo: Rukun, tampering: Tamper) -> None:
     """Guards are evaluated again, not copied: a guard that failed in the stored record's
     own data would show as a divergence (here: a record's payload rewritten to break quorum,
     its chain recomputed so only the replay can tell)."""
@@ -205,7 +217,9 @@ TAMPERINGS = {
 
 
 @pytest.mark.parametrize("name", sorted(TAMPERINGS))
-def test_verify_catches_tampering_naming_case_and_seq(demo: Rukun, name: str) -> None:
+def test_verify_catches_tampering_naming_case_and_seq(
+    demo: Rukun, name: str, tampering: Tamper
+) -> None:
     tamper, reason = TAMPERINGS[name]
     with tampering(demo) as connection:
         case_id, seq = tamper(demo, connection)
@@ -216,7 +230,9 @@ def test_verify_catches_tampering_naming_case_and_seq(demo: Rukun, name: str) ->
     assert all(f.startswith(f"case {case_id} ") for f in found)
 
 
-def test_report_budget_cannot_hide_inflated_money_from_verify(demo: Rukun) -> None:
+def test_report_budget_cannot_hide_inflated_money_from_verify(
+    demo: Rukun, tampering: Tamper
+) -> None:
     with tampering(demo) as connection:
         connection.execute(update(LedgerEntry).values(amount=LedgerEntry.amount * 10))
     found = findings(demo)
@@ -229,7 +245,9 @@ def _ledger(app: Rukun) -> list[Any]:
         return list(session.scalars(select(LedgerEntry)))
 
 
-def test_a_tail_cut_back_consistently_is_caught_by_an_earlier_anchor(demo: Rukun) -> None:
+def test_a_tail_cut_back_consistently_is_caught_by_an_earlier_anchor(
+    demo: Rukun, tampering: Tamper
+) -> None:
     anchor = demo.audit.anchor("demo_auditor")
     assert anchor["cases"] == len(demo.cases.list(limit=1000))
     case_id = 1
@@ -282,7 +300,7 @@ def cut_back(connection: Connection, case_id: int, keep: list[dict[str, Any]], a
     )
 
 
-def test_anchor_rows_changed_or_removed_are_reported(demo: Rukun) -> None:
+def test_anchor_rows_changed_or_removed_are_reported(demo: Rukun, tampering: Tamper) -> None:
     anchor = demo.audit.anchor()
     assert demo.audit.anchor()["digest"] == anchor["digest"]  # nothing changed: same anchor
     with tampering(demo) as connection:
@@ -291,7 +309,8 @@ def test_anchor_rows_changed_or_removed_are_reported(demo: Rukun) -> None:
     assert any("stored heads no longer give this digest" in f for f in found), found
 
 
-def test_append_only_tables_refuse_changes(demo: Rukun) -> None:
+def test_append_only_tables_refuse_changes(demo: Rukun, owner_engine: Engine) -> None:
+    """Even the tables' owner is refused while the triggers are in place."""
     demo.audit.anchor()
     statements = [
         "UPDATE ledger_entries SET amount = 1",
@@ -306,12 +325,14 @@ def test_append_only_tables_refuse_changes(demo: Rukun) -> None:
             for t in ("transition_records", "ledger_entries", "chain_anchors", "grant_events")
         ]
     for statement in statements:
-        with pytest.raises(DBAPIError, match="append-only"), demo.engine.begin() as connection:
+        with pytest.raises(DBAPIError, match="append-only"), owner_engine.begin() as connection:
             connection.execute(text(statement))
     assert findings(demo) == []
 
 
-def test_records_written_before_the_migration_verify_under_rule_1(demo: Rukun) -> None:
+def test_records_written_before_the_migration_verify_under_rule_1(
+    demo: Rukun, tampering: Tamper
+) -> None:
     """A database from before migration 0006: records without effects, hashed under rule 1.
     They still verify and replay (ledger and links derived from the definition), and the
     summary says how many there are."""
@@ -334,7 +355,9 @@ def test_records_written_before_the_migration_verify_under_rule_1(demo: Rukun) -
     assert any(f.startswith("case 1 seq ") and "ledger[" in f for f in findings(demo))
 
 
-def test_a_record_downgraded_to_rule_1_after_rule_2_is_reported(demo: Rukun) -> None:
+def test_a_record_downgraded_to_rule_1_after_rule_2_is_reported(
+    demo: Rukun, tampering: Tamper
+) -> None:
     history = records(demo, 1)
     last = history[-1]
     with tampering(demo) as connection:  # the last one re-hashed under rule 1: no chain break
@@ -350,10 +373,10 @@ def test_a_record_downgraded_to_rule_1_after_rule_2_is_reported(demo: Rukun) -> 
     )
 
 
-def test_migration_0006_logs_existing_grants(database_url: str, tmp_path: Path) -> None:
+def test_migration_0006_logs_existing_grants(owner_url: str) -> None:
     from engine.settings import Settings
 
-    app = Rukun(Settings.from_env({"RUKUN_DATABASE_URL": database_url}))
+    app = Rukun(Settings.from_env({"RUKUN_DATABASE_URL": owner_url}))
     try:
         upgrade(app.engine, "0005")
         with app.engine.begin() as connection:
@@ -402,7 +425,7 @@ def test_replay_across_a_version_migration(demo: Rukun, tmp_path: Path) -> None:
     assert findings(demo) == []
 
 
-def test_replay_checks_the_actor_held_the_role_then(demo: Rukun) -> None:
+def test_replay_checks_the_actor_held_the_role_then(demo: Rukun, tampering: Tamper) -> None:
     """A grant revoked later still counts for what the user did while holding it; a
     record whose actor never held the role is reported."""
     history = records(demo, 1)
@@ -435,7 +458,9 @@ def rewrite_actor(connection: Connection, case_id: int, seq: int, actor: str) ->
         prev = digest
 
 
-def test_cli_audit_commands_and_exit_codes(demo: Rukun, env: dict[str, str]) -> None:
+def test_cli_audit_commands_and_exit_codes(
+    demo: Rukun, env: dict[str, str], tampering: Tamper
+) -> None:
     runner = CliRunner()
 
     def run(*args: str) -> Any:
@@ -484,3 +509,31 @@ def test_cli_audit_commands_and_exit_codes(demo: Rukun, env: dict[str, str]) -> 
         "case 2 seq " in broken.output and "2 problem(s)" in broken.output
     )  # its state and its data
     assert run("audit", "replay", "2").exit_code == 1
+
+
+def test_the_app_role_may_only_append_to_the_evidence(app: Rukun, owner_url: str) -> None:
+    """The role the app signs in with holds no UPDATE, DELETE or TRUNCATE on the evidence
+    tables (what docs/deploy.md sets up and CI runs the PostgreSQL tests as)."""
+    statements = app_role_statements("rukun_app", "public")
+    for table in APPEND_ONLY_TABLES:
+        assert f"GRANT SELECT, INSERT ON public.{table} TO rukun_app" in statements
+    assert not any("TRUNCATE" in s for s in statements)
+    with pytest.raises(InvalidData):
+        app_role_statements("rukun; DROP TABLE cases", "public")
+    if app.engine.dialect.name == "sqlite":
+        with pytest.raises(InvalidData, match="PostgreSQL"):
+            grant_app_role(app.engine, "rukun_app")
+        return
+    if owner_url == app.context.settings.database_url:
+        return  # one role only (no RUKUN_TEST_APP_DATABASE_URL): nothing more to try
+    for statement in (
+        "UPDATE transition_records SET actor = 'x'",
+        "DELETE FROM ledger_entries",
+        "TRUNCATE grant_events",
+        "ALTER TABLE transition_records DISABLE TRIGGER USER",
+    ):
+        with (
+            pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+            app.engine.begin() as connection,
+        ):
+            connection.execute(text(statement))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from engine.store.chain import GENESIS, record_hash
@@ -41,17 +41,21 @@ def test_record_holds_actor_role_version_and_guard_results(scenario: Scenario) -
         "DELETE FROM transition_records WHERE seq = 2",
     ],
 )
-def test_database_refuses_to_change_history(scenario: Scenario, statement: str) -> None:
+def test_database_refuses_to_change_history(
+    scenario: Scenario, owner_engine: Engine, statement: str
+) -> None:
     case = scenario.probebaya_case("rembug_held")
-    with pytest.raises(DBAPIError, match="append-only"), scenario.app.engine.begin() as connection:
+    with pytest.raises(DBAPIError, match="append-only"), owner_engine.begin() as connection:
         connection.execute(text(statement))
     assert len(scenario.app.cases.history(case["id"])) == 2
     assert scenario.app.cases.verify(case["id"]) == []
 
 
-def test_verify_reports_a_record_changed_behind_the_engines_back(scenario: Scenario) -> None:
+def test_verify_reports_a_record_changed_behind_the_engines_back(
+    scenario: Scenario, owner_engine: Engine
+) -> None:
     case = scenario.probebaya_case("submitted")
-    engine = scenario.app.engine
+    engine = owner_engine
     drop = (
         ["DROP TRIGGER transition_records_no_update"]
         if engine.dialect.name == "sqlite"

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from engine.errors import Conflict, DefinitionError, Forbidden, InvalidData, NotFound
 from engine.runtime import signals
@@ -186,13 +187,13 @@ def test_the_definitions_log_records_each_event_and_signals_it(studio: Scenario)
     assert log[0]["details"]["cases"] == [case["id"]]
 
 
-def test_the_definitions_log_is_append_only(studio: Scenario) -> None:
+def test_the_definitions_log_is_append_only(studio: Scenario, owner_engine: Engine) -> None:
     revised_version(studio)
     from sqlalchemy import text
 
-    with pytest.raises(Exception, match="append-only"), studio.app.engine.begin() as connection:
+    with pytest.raises(Exception, match="append-only"), owner_engine.begin() as connection:
         connection.execute(text("UPDATE definition_events SET actor = 'someone'"))
-    with pytest.raises(Exception, match="append-only"), studio.app.engine.begin() as connection:
+    with pytest.raises(Exception, match="append-only"), owner_engine.begin() as connection:
         connection.execute(text("DELETE FROM draft_revisions"))
 
 
