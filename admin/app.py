@@ -13,7 +13,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from admin import admin_views, auth, studio_views, views
+from admin import admin_views, audit_views, auth, studio_views, views
 from admin.formatting import register_filters
 from engine.errors import RukunError
 from engine.runtime import Rukun
@@ -54,6 +54,9 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
         studio_views.StudioView(
             name=lazy_gettext("Alur kerja"), endpoint="definitions", url="/definitions"
         )
+    )
+    admin.add_view(
+        audit_views.AuditView(name=lazy_gettext("Audit"), endpoint="audit", url="/audit")
     )
     category = lazy_gettext("Administrasi")
     for view, endpoint, name in (

@@ -304,6 +304,19 @@
     watchBulk(document);
     watchMigration(document);
   });
+  // ---- replay slider: show the chosen step as it moves, load it when let go -----------
+  document.addEventListener("input", function (event) {
+    var slider = event.target;
+    if (!slider.hasAttribute || !slider.hasAttribute("data-autosubmit")) return;
+    var output = slider.form && slider.form.querySelector("output[for='" + slider.id + "']");
+    if (output) output.textContent = slider.value;
+  });
+  document.addEventListener("change", function (event) {
+    var slider = event.target;
+    if (slider.hasAttribute && slider.hasAttribute("data-autosubmit") && slider.form) {
+      slider.form.submit();
+    }
+  });
 })();
 
 /* The start form suggests the subjects of the chosen program (RTs, groups in scope). */

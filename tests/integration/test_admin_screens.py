@@ -398,6 +398,16 @@ def studio(status: int) -> Callable[[str], int]:
     return only(("program_officer", "admin"), status)
 
 
+def audit_screens(status: int) -> Callable[[str], int]:
+    """The audit screens: auditors, program officers, admins and the city-level roles."""
+    return only(("auditor", "program_officer", "admin", "city", "skpd", "dinsos"), status)
+
+
+def auditors(status: int) -> Callable[[str], int]:
+    """Verifying and anchoring the history: auditors, program officers and admins."""
+    return only(UNSCOPED, status)
+
+
 def in_scope_b(unscoped: int) -> Callable[[str], int]:
     """Case B: the unscoped roles reach it (``unscoped``), every scoped role is refused."""
     return only(UNSCOPED, unscoped)
@@ -656,6 +666,45 @@ MATRIX: tuple[Check, ...] = (
         lambda p: "/definitions/probebaya/migrate",
         studio(200),  # a dry run of case A to the published version
         lambda p: {"cases": str(p.case_a), "action": "dry_run"},
+    ),
+    Check("/audit/", "GET", lambda p: "/audit/", audit_screens(200)),
+    Check(
+        "/audit/cases/<int:case_id>",
+        "GET",
+        lambda p: f"/audit/cases/{p.case_a}",
+        audit_screens(200),
+    ),
+    Check(
+        "/audit/cases/<int:case_id>",
+        "GET",
+        lambda p: f"/audit/cases/{p.case_b}?step=1",
+        in_scope_b(200),  # the city roles read the audit screens only within their city
+    ),
+    Check(
+        "/audit/cases/<int:case_id>/documents/<sha256>",
+        "GET",
+        lambda p: f"/audit/cases/{p.case_a}/documents/{p.sha}",
+        audit_screens(200),
+    ),
+    Check("/audit/verify", "GET", lambda p: "/audit/verify?program=probebaya", auditors(200)),
+    Check("/audit/anchor", "POST", lambda p: "/audit/anchor", auditors(302)),
+    Check(
+        "/audit/statistics",
+        "GET",
+        lambda p: "/audit/statistics?program=probebaya",
+        audit_screens(200),
+    ),
+    Check(
+        "/audit/statistics/<chart>.svg",
+        "GET",
+        lambda p: "/audit/statistics/money_chart.svg?program=probebaya",
+        audit_screens(200),
+    ),
+    Check(
+        "/audit/statistics.csv",
+        "GET",
+        lambda p: "/audit/statistics.csv?program=probebaya&table=by_region",
+        audit_screens(200),
     ),
     Check("/language/<code>", "POST", lambda p: "/language/en", everyone(302)),
     Check("/logout", "POST", lambda p: "/logout", everyone(302)),
