@@ -7,6 +7,7 @@ case. Role and scope are checked by the engine (``engine().audit``, ``Oversight`
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from flask_login import current_user
 from admin.admin_views import AdminOnly
 from admin.auth import current_language, engine
 from engine.audit import charts
+from engine.audit.export import Exporter
 from engine.audit.service import AUDIT_ROLES
 from engine.audit.statistics import OVERSIGHT_ROLES, TABLES, Oversight, table_csv
 from engine.errors import InvalidData, NotFound
@@ -40,6 +42,13 @@ SCREEN_ROLES = tuple(dict.fromkeys((*AUDIT_ROLES, *OVERSIGHT_ROLES)))
 SEARCH_LIMIT = 50
 #: Divergences a replay finds and verification does not look for: guards evaluated again,
 #: roles against the grant log, transitions against the pinned definition.
+#: Charts are pygal SVG with their own inline style and no script.
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+EXPORT_TYPES = {
+    "csv": "text/csv",
+    "jsonl": "application/x-ndjson",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 REPLAY_ONLY = ("guards", "role", "trigger", "dest", "definition")
 
 
@@ -94,9 +103,9 @@ class AuditView(AuditReaders, BaseView):
         rukun = engine()
         history = rukun.cases.history(case_id, current_user.name)
         step = _int("step") or len(history)
-        step = min(max(step, 1), len(history))
-        at = dt.datetime.fromisoformat(history[step - 1]["at"]) if history else None
-        replay = rukun.audit.replay(case_id, at if step < len(history) else None, current_user.name)
+        step = min(max(step, 1), len(history)) if history else 0
+        at = dt.datetime.fromisoformat(history[step - 1]["at"]) if step < len(history) else None
+        replay = rukun.audit.replay(case_id, at, current_user.name)
         findings = rukun.cases.verify(case_id)
         # what only a replay can tell (verification already compares the rows)
         replayed_only = [d for d in replay["divergences"] if d["field"] in REPLAY_ONLY]
@@ -108,6 +117,7 @@ class AuditView(AuditReaders, BaseView):
             step=step,
             findings=findings,
             divergences=replayed_only,
+            bundle_url=url_for(".bundle", case_id=case_id),
             documents=_documents(history),
             auditor=bool(set(AUDIT_ROLES) & current_user.roles),
         )
@@ -176,6 +186,47 @@ class AuditView(AuditReaders, BaseView):
         )
         return Response(stream_with_context(stream_template(template, **kwargs)))
 
+    @expose("/export")
+    def export(self) -> Any:
+        """Histories of a program (a year, a region) within the reader's scope, as a file:
+        JSON Lines, CSV or Excel; personal data masked unless the reader's role may see it."""
+        fmt = request.args.get("format", "csv")
+        if fmt not in EXPORT_TYPES:
+            raise InvalidData(gettext("Format ekspor tidak dikenal: %(format)s", format=fmt))
+        program = request.args.get("program") or None
+        year = _int("year")
+        # streamed to disk, then sent from there; send_file closes (and so deletes) it
+        spool = tempfile.TemporaryFile()  # noqa: SIM115
+        Exporter(engine().context).export(
+            current_user.name,
+            fmt,
+            spool,
+            program=program,
+            year=year,
+            region=request.args.get("region") or None,
+        )
+        spool.seek(0)
+        name = "-".join(str(p) for p in ("rukun", program or "all", year) if p)
+        return send_file(
+            spool,
+            mimetype=EXPORT_TYPES[fmt],
+            as_attachment=True,
+            download_name=f"{name}-history.{fmt}",
+        )
+
+    @expose("/cases/<int:case_id>/bundle")
+    def bundle(self, case_id: int) -> Any:
+        """The case's evidence bundle (zip), for an auditor who may see the case."""
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it)
+        Exporter(engine().context).bundle(current_user.name, case_id, spool)
+        spool.seek(0)
+        return send_file(
+            spool,
+            mimetype="application/zip",
+            as_attachment=True,
+            download_name=f"rukun-case-{case_id}-evidence.zip",
+        )
+
     @expose("/anchor", methods=["POST"])
     def anchor(self) -> Any:
         rukun = engine()
@@ -212,7 +263,9 @@ class AuditView(AuditReaders, BaseView):
             abort(404)
         svg = getattr(charts, chart)(self._figures(), current_language())
         return Response(
-            svg, mimetype="image/svg+xml", headers={"Content-Security-Policy": "default-src 'none'"}
+            svg,
+            mimetype="image/svg+xml",
+            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
         )
 
     @expose("/statistics.csv")

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+import engine.cli_export  # noqa: F401 (adds export, bundle and check-bundle to `audit`)
 from engine.cli_audit import audit
 from engine.cli_base import RukunGroup, emit, fail, json_option, parse_pairs, rukun_app
 from engine.cli_oversight import oversight

@@ -9,7 +9,6 @@ distinct prefixes, so a leaf can never pass for a node."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,32 +16,35 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from engine.audit.merkle import inclusion_proof, leaf_hash, merkle_root
 from engine.errors import InvalidData, NotFound
 from engine.store.chain import format_time
 from engine.store.models import AnchorHead, ChainAnchor, TransitionRecord, utcnow
 
-_LEAF, _NODE = b"\x00", b"\x01"
 
-
-def leaf_hash(case_id: int, seq: int, record_hash: str) -> bytes:
-    """The leaf of one case's head: its id, the head's seq and the head's hash."""
-    return hashlib.sha256(_LEAF + f"{case_id}:{seq}:{record_hash}".encode()).digest()
-
-
-def merkle_root(leaves: Sequence[bytes]) -> str:
-    """RFC 6962 Merkle tree hash of ``leaves`` (already leaf-hashed), as hex."""
-    if not leaves:
-        return hashlib.sha256(b"").hexdigest()
-    level = list(leaves)
-    while len(level) > 1:  # pairs from the left; an odd last node moves up unchanged
-        paired = [
-            hashlib.sha256(_NODE + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
-        ]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
-    return level[0].hex()
+def proof_for(session: Session, case_id: int) -> dict[str, Any] | None:
+    """The newest anchor covering ``case_id`` with the case's head then and the audit path
+    from it to the anchor's digest (None: no anchor covers the case)."""
+    anchor = session.scalar(
+        select(ChainAnchor)
+        .join(AnchorHead, AnchorHead.anchor_id == ChainAnchor.id)
+        .where(AnchorHead.case_id == case_id)
+        .order_by(ChainAnchor.id.desc())
+        .limit(1)
+    )
+    if anchor is None:
+        return None
+    _anchor, heads = find(session, anchor.root)
+    index = next(i for i, h in enumerate(heads) if h.case_id == case_id)
+    leaves = [leaf_hash(h.case_id, h.seq, h.hash) for h in heads]
+    head = heads[index]
+    return {
+        **anchor_json(anchor),
+        "leaf": {"case_id": head.case_id, "seq": head.seq, "hash": head.hash},
+        "index": index,
+        "size": len(heads),
+        "proof": inclusion_proof(leaves, index),
+    }
 
 
 @dataclass(frozen=True)

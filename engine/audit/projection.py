@@ -108,7 +108,13 @@ class Projection:
         if kind != "start" and record["source"] != values["state"]:
             problems.append(Divergence(seq, "source", record["source"], values["state"]))
         effects = record.get("effects") if (record.get("rule") or 1) >= 2 else None
+        if effects is not None and not isinstance(effects, dict):
+            problems.append(Divergence(seq, "effects", effects, "an object"))
+            effects = {}
         payload = record["payload"] or {}
+        if not isinstance(payload, dict):
+            problems.append(Divergence(seq, "payload", payload, "an object"))
+            payload = {}
         if kind == "start":
             facts = (effects or {}).get("case") or {}
             values.update(

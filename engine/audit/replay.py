@@ -145,7 +145,8 @@ class Replayer:
                     select(CaseLink.field, CaseLink.target_id).where(CaseLink.case_id == case.id)
                 )
             ]
-            stored = stored_case(case, case.definition_version.version)
+            pinned = case.definition_version
+            stored = stored_case(case, pinned.version if pinned is not None else None)
             old_rule = bool(chain.old_rule) and chain.old_rule[0] == 1
             divergences.extend(compare(projection, stored, entries, links, old_rule))
         snapshot = projection.snapshot()
@@ -156,7 +157,7 @@ class Replayer:
             "version": snapshot["version"],
             "definition_version": snapshot["definition_version"],
             "program": snapshot["program"],
-            "data": snapshot["data"],
+            "data": snapshot["data"] or {},
             "ledger": snapshot["ledger"],
             "links": snapshot["links"],
             "steps": [s.to_json() for s in steps],

@@ -8,6 +8,7 @@ crash."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from engine.store.models import (
 )
 
 BATCH = 500
+SHA256 = re.compile(r"[0-9a-f]{64}")
 Progress = Callable[[int, int], None]
 
 
@@ -288,6 +290,9 @@ class Verifier:
             return
         self._documents_seen.add(sha256)
         self.summary.documents += 1
+        if not SHA256.fullmatch(sha256):
+            yield Finding(case_id, seq, f"document {name}: {short(sha256)} is not a sha256")
+            return
         path = self.context.documents.path_for(sha256)
         try:
             with path.open("rb") as file:
@@ -327,8 +332,9 @@ class _CaseCheck:
         definition = definitions.get(record["program"], record["definition_version"])
         for divergence in self.projection.apply(record, definition):
             yield Finding(case_id, seq, f"record disagrees with its definition: {divergence}")
-        for name, sha256 in (record["documents"] or {}).items():
-            yield from self.verifier.check_document(case_id, seq, name, sha256)
+        documents = record["documents"] or {}
+        for name, sha256 in documents.items() if isinstance(documents, dict) else ():
+            yield from self.verifier.check_document(case_id, seq, name, str(sha256))
         if self.head is not None and seq == self.head.seq:
             self.head_seen = True
             if record["hash"] != self.head.hash:
@@ -363,13 +369,22 @@ class _CaseCheck:
                 f"{projection.seq}"
                 + (" (records are missing from its end)" if case.version > projection.seq else ""),
             )
-        stored = stored_case(case, case.definition_version.version)
+        pinned = case.definition_version
+        stored = stored_case(case, pinned.version if pinned is not None else None)
         old_rule = bool(self.chain.old_rule) and self.chain.old_rule[0] == 1
         for divergence in compare(
             projection, stored, entries.get(case.id, []), links.get(case.id, []), old_rule
         ):
             if divergence.field == "version":
                 continue  # reported above, in words
+            if divergence.field == "data":  # name the fields, not their (personal) values
+                yield Finding(
+                    case.id,
+                    divergence.seq,
+                    "case data differs from its history in: "
+                    + ", ".join(_differing(divergence.stored, divergence.replayed)),
+                )
+                continue
             yield Finding(
                 case.id,
                 divergence.seq,
@@ -381,6 +396,17 @@ class _CaseCheck:
                 yield from self.verifier.check_document(
                     case.id, entry["seq"], "ledger", entry["document_sha256"]
                 )
+
+
+def _differing(stored: Any, replayed: Any) -> list[str]:
+    """The fields in which two data objects differ, by name."""
+    mine = stored if isinstance(stored, dict) else {}
+    theirs = replayed if isinstance(replayed, dict) else {}
+    names = sorted(k for k in set(mine) | set(theirs) if mine.get(k, _GONE) != theirs.get(k, _GONE))
+    return names or ["(its type)"]
+
+
+_GONE = object()
 
 
 def _label(name: str) -> str:

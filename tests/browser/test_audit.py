@@ -5,13 +5,16 @@ passes axe (WCAG 2 A/AA) in Indonesian and English."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine, update
 
+from engine.audit.bundle_check import check_bundle
 from engine.demo import run_demo
 from engine.runtime import Rukun
 from engine.store.models import Case
@@ -81,6 +84,22 @@ def test_the_auditor_replays_verifies_and_anchors(
     page.goto(f"{live_demo}/audit/")
     page.locator("form[action$='/audit/anchor'] button").click()
     expect(page.locator("#anchors code").first).to_have_text(app.audit.anchors(1)[0]["digest"])
+
+    # a program year as a spreadsheet, and the case's evidence bundle, which re-verifies
+    page.goto(f"{live_demo}/audit/")
+    page.locator("#export-program").select_option("probebaya")
+    page.fill("#export-year", "2026")
+    with page.expect_download() as exported:
+        page.locator("form[action$='/audit/export'] button").click()
+    assert exported.value.suggested_filename == "rukun-probebaya-2026-history.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(exported.value.path().read_bytes()))
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    probebaya_2026 = [c for c in app.cases.list(program="probebaya", year=2026, limit=1000)]
+    assert len(rows) - 1 == sum(c["version"] for c in probebaya_2026) > 0
+    page.goto(f"{live_demo}/audit/cases/1")
+    with page.expect_download() as bundle:
+        page.locator("a", has_text="bundel bukti").click()
+    assert check_bundle(bundle.value.path()) == []
 
     # statistics: charts with their tables, each table downloadable
     page.goto(f"{live_demo}/audit/statistics?program=probebaya")

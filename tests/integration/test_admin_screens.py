@@ -689,6 +689,24 @@ MATRIX: tuple[Check, ...] = (
     Check("/audit/verify", "GET", lambda p: "/audit/verify?program=probebaya", auditors(200)),
     Check("/audit/anchor", "POST", lambda p: "/audit/anchor", auditors(302)),
     Check(
+        "/audit/export",
+        "GET",
+        lambda p: "/audit/export?program=probebaya&year=2026&format=xlsx",
+        auditors(200),
+    ),
+    Check(
+        "/audit/cases/<int:case_id>/bundle",
+        "GET",
+        lambda p: f"/audit/cases/{p.case_a}/bundle",
+        auditors(200),
+    ),
+    Check(
+        "/audit/cases/<int:case_id>/bundle",
+        "GET",
+        lambda p: f"/audit/cases/{p.case_b}/bundle",
+        auditors(200),  # the auditors are unscoped here; scoped ones are refused (engine)
+    ),
+    Check(
         "/audit/statistics",
         "GET",
         lambda p: "/audit/statistics?program=probebaya",
@@ -807,7 +825,7 @@ def test_role_matrix_over_every_screen_and_action(
         outcomes.append((check.method, url, response.status_code, expected))
         if response.status_code != expected:
             continue
-        body = response.get_data(as_text=True)
+        body = response.get_data().decode("utf-8", "replace")  # downloads are binary
         if expected in (403, 404):
             assert MARKER_USER not in body and places.case_b_subject not in body, url
         if role == ANONYMOUS and expected == 302 and url != "/language/en":

@@ -537,3 +537,21 @@ def test_the_app_role_may_only_append_to_the_evidence(app: Rukun, owner_url: str
             app.engine.begin() as connection,
         ):
             connection.execute(text(statement))
+
+
+def test_verify_reports_a_broken_database_without_crashing(demo: Rukun, tampering: Tamper) -> None:
+    """Rows that are not what the engine writes (a payload that is a list, a document name
+    that walks out of storage, a case whose history is gone) are reported one by one."""
+    with tampering(demo) as connection:
+        connection.execute(
+            update(TransitionRecord)
+            .where(TransitionRecord.case_id == 1, TransitionRecord.seq == 2)
+            .values(payload=[1, 2], documents={"minutes": "../../../../etc/passwd"})
+        )
+        connection.execute(delete(TransitionRecord).where(TransitionRecord.case_id == 3))
+    found = findings(demo)
+    assert any(f.startswith("case 1 seq 2: ") and "payload" in f for f in found), found
+    assert any(f.startswith("case 1 seq 2: ") and "is not a sha256" in f for f in found)
+    assert "case 3 seq -: the case has no history records" in found
+    replay = demo.audit.replay(3)
+    assert replay["steps"] == [] and replay["divergences"]
