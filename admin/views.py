@@ -29,6 +29,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
+from admin.audit_views import SCREEN_ROLES
 from admin.auth import engine
 from admin.forms import form_values, guard_title, option_view
 from engine.diagram import render_svg, workflow_graph
@@ -244,6 +245,7 @@ class CasesView(SignedIn, BaseView):
             problems=problems or [],
             diagram=diagram,
             path=_main_path(definition, history),
+            may_audit=bool(set(SCREEN_ROLES) & current_user.roles),
         )
         return page, status
 

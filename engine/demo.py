@@ -217,6 +217,11 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
         )
     breaks = app.cases.verify(case_id)
     echo("history chain: " + ("intact" if not breaks else f"BROKEN {breaks}"))
+    anchor = app.audit.anchor("demo")
+    echo(
+        f"anchor over {anchor['cases']} cases: {anchor['digest']} "
+        "(`rukun audit verify --anchor DIGEST` proves nothing it covers changes)"
+    )
     return case_id
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.projection import Divergence, Projection, compare, stored_case, stored_entry
-from engine.audit.verify import _Definitions
+from engine.audit.verify import PinnedDefinitions
 from engine.errors import NotFound
 from engine.guards import evaluate_guards
 from engine.language import Definition
@@ -103,7 +103,7 @@ class Replayer:
                 f"case {case.id} did not exist yet at {format_time(at)}: it was opened at "
                 f"{records[0]['at']}"
             )
-        definitions = _Definitions(self.context)
+        definitions = PinnedDefinitions(self.context)
         definitions.load(session)
         grants = GrantLog.load(session, [r["actor"] for r in records])
         projection = Projection(case.id)

@@ -102,7 +102,7 @@ class Summary:
 
 
 @dataclass
-class _Definitions:
+class PinnedDefinitions:
     """Definition versions by (program, version), each checked once against its sha256."""
 
     context: Context
@@ -181,7 +181,7 @@ class Verifier:
 
     def _run(self) -> Iterator[Finding]:
         with self.context.sessions() as session:
-            definitions = _Definitions(self.context)
+            definitions = PinnedDefinitions(self.context)
             yield from definitions.load(session)
             heads: dict[int, anchors.Head] = {}
             if self.anchor is not None:
@@ -248,7 +248,7 @@ class Verifier:
         self,
         session: Session,
         cases: Sequence[Case],
-        definitions: _Definitions,
+        definitions: PinnedDefinitions,
         heads: dict[int, anchors.Head],
     ) -> Iterator[Finding]:
         ids = [c.id for c in cases]
@@ -318,7 +318,7 @@ class _CaseCheck:
         self.projection = Projection(case.id)
         self.head_seen = False
 
-    def add(self, record: dict[str, Any], definitions: _Definitions) -> Iterator[Finding]:
+    def add(self, record: dict[str, Any], definitions: PinnedDefinitions) -> Iterator[Finding]:
         case_id, seq = self.case.id, record["seq"]
         summary = self.verifier.summary
         summary.records += 1
