@@ -555,3 +555,39 @@ def test_verify_reports_a_broken_database_without_crashing(demo: Rukun, tamperin
     assert "case 3 seq -: the case has no history records" in found
     replay = demo.audit.replay(3)
     assert replay["steps"] == [] and replay["divergences"]
+
+
+def test_verify_streams_in_batches_so_memory_stays_flat(
+    scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten times the cases: the same number of rows held at once, about the same peak."""
+    import tracemalloc
+
+    from engine.audit import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "BATCH", 20)
+    held: list[int] = []
+    original = verify_module.Verifier._batch
+
+    def counting(self: Any, session: Any, cases: Any, *args: Any) -> Any:
+        yield from original(self, session, cases, *args)
+        held.append(len(session.identity_map))
+
+    monkeypatch.setattr(verify_module.Verifier, "_batch", counting)
+
+    def peak(cases: int) -> tuple[int, int]:
+        while len(scenario.app.cases.list(limit=100_000)) < cases:
+            scenario.start()
+        held.clear()
+        verifier = scenario.app.audit.verifier()
+        tracemalloc.start()
+        assert list(verifier.run()) == []
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert verifier.summary.cases == cases
+        return top, max(held)
+
+    small_peak, small_held = peak(40)
+    large_peak, large_held = peak(400)
+    assert large_held <= small_held  # at most one batch of cases (and their rows) at a time
+    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
