@@ -429,12 +429,23 @@ def test_replay_checks_the_actor_held_the_role_then(demo: Rukun, tampering: Tamp
     """A grant revoked later still counts for what the user did while holding it; a
     record whose actor never held the role is reported."""
     history = records(demo, 1)
+    kelurahan = [r["seq"] for r in history if r["actor"] == "demo_kelurahan"]
+    [grant] = [g for g in _grants(demo, "demo_kelurahan") if g["role"] == "kelurahan"]
+    demo.users.grant("demo_kelurahan", "auditor")
+    demo.users.revoke("demo_kelurahan", "kelurahan", grant["region"])
+    demo.users.set_active("demo_kelurahan", False)
+    steps = {s["seq"]: s for s in demo.audit.replay(1)["steps"]}
+    assert kelurahan and all(steps[seq]["role_ok"] for seq in kelurahan)
     with tampering(demo) as connection:
         rewrite_actor(connection, 1, history[1]["seq"], "demo_auditor")
     replay = demo.audit.replay(1)
     step = next(s for s in replay["steps"] if s["seq"] == history[1]["seq"])
     assert step["role_ok"] is False
     assert any(d["field"] == "role" for d in replay["divergences"])
+
+
+def _grants(app: Rukun, name: str) -> list[dict[str, Any]]:
+    return next(u["grants"] for u in app.users.list() if u["name"] == name)
 
 
 def rewrite_actor(connection: Connection, case_id: int, seq: int, actor: str) -> None:
@@ -591,3 +602,16 @@ def test_verify_streams_in_batches_so_memory_stays_flat(
     large_peak, large_held = peak(400)
     assert large_held <= small_held  # at most one batch of cases (and their rows) at a time
     assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
+
+
+def test_escalations_replay_and_verify(demo: Rukun) -> None:
+    """`rukun tick` escalations are in the chain too: the replay sets escalated_at as the
+    stored case has it, and a later move clears it again."""
+    escalated = demo.cases.tick(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert escalated
+    assert findings(demo) == []
+    for case in escalated:
+        replay = demo.audit.replay(case["id"])
+        assert replay["divergences"] == [], case["id"]
+        last = replay["steps"][-1]
+        assert last["kind"] == "escalation" and last["role_ok"] and last["actor"] == "system"
