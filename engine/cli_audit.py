@@ -105,14 +105,21 @@ def _replay_lines(result: dict[str, Any]) -> Iterable[str]:
 @click.option(
     "--anchor", default=None, help="Also prove every record this anchor digest covers is intact."
 )
+@click.option(
+    "--as", "viewer", default=None, help="Verify as this auditor: only cases in their scope."
+)
 @json_option
 def audit_verify(
-    case_id: int | None, program: str | None, anchor: str | None, as_json: bool
+    case_id: int | None,
+    program: str | None,
+    anchor: str | None,
+    viewer: str | None,
+    as_json: bool,
 ) -> None:
     """Verify every chain, every case row, ledger and links against the history, every
     document file; one line per problem (`case N seq S: reason`), then a summary. Exit 1
     if anything is wrong."""
-    verifier = rukun_app().audit.verifier(case_id, program, anchor)
+    verifier = rukun_app().audit.verifier(case_id, program, anchor, viewer=viewer)
     problems = []
     for finding in verifier.run():
         if as_json:

@@ -14,6 +14,7 @@ from engine.audit.replay import Replayer, case_for_replay
 from engine.audit.verify import Progress, Verifier
 from engine.errors import Forbidden
 from engine.privacy import masked_data, may_see_pii
+from engine.runtime import queries
 from engine.runtime.context import Context
 from engine.store.db import write_session
 from engine.store.models import Case
@@ -68,10 +69,18 @@ class Audit:
         program: str | None = None,
         anchor: str | None = None,
         progress: Progress | None = None,
+        viewer: str | None = None,
     ) -> Verifier:
         """A verification run over one case, one program or everything (iterate its
-        :meth:`~Verifier.run`, then read its ``summary``)."""
-        return Verifier(self.context, case_id, program, anchor, progress)
+        :meth:`~Verifier.run`, then read its ``summary``); with ``viewer``, who must hold an
+        audit role, only over the cases within their region scope."""
+        scope = None
+        if viewer is not None:
+            self.require_auditor(viewer, "verify the history")
+            with self.context.sessions() as session:
+                actor = self.context.actor(session, viewer)
+                scope = queries.scope_filter(session, actor, self.context.engine.dialect.name)
+        return Verifier(self.context, case_id, program, anchor, progress, scope)
 
     def anchor(self, actor: str = "system") -> dict[str, Any]:
         """Take (store) an anchor over every chain head now, and return it."""

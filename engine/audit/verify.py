@@ -160,9 +160,14 @@ class Verifier:
         program: str | None = None,
         anchor: str | None = None,
         progress: Progress | None = None,
+        scope: Any = None,
     ) -> None:
+        """``scope``: a filter on cases (a reader's region scope, see
+        :func:`engine.runtime.queries.scope_filter`); then only those cases are checked, and
+        nothing is said of history rows whose case is gone (they have no region)."""
         self.context = context
         self.case_id, self.program, self.anchor = case_id, program, anchor
+        self.scope = scope
         self.progress = progress
         self.summary = Summary()
         self._documents_seen: set[str] = set()
@@ -172,6 +177,8 @@ class Verifier:
             query = query.where(Case.id == self.case_id)
         if self.program is not None:
             query = query.where(Case.program == self.program)
+        if self.scope is not None:
+            query = query.where(self.scope)
         return query
 
     def run(self) -> Iterator[Finding]:
@@ -216,6 +223,8 @@ class Verifier:
                 if self.progress is not None:
                     self.progress(self.summary.cases, total)
                 session.expunge_all()
+            if self.scope is not None:
+                return
             yield from self._orphans(session)
             for case_id, head in heads.items():
                 if case_id in seen:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.audit.projection import Projection
 from engine.cli import main
 from engine.demo import run_demo
-from engine.errors import InvalidData
+from engine.errors import Forbidden, InvalidData
 from engine.runtime import Rukun
 from engine.runtime.case_views import record_json
 from engine.store.chain import GENESIS, record_hash
@@ -615,3 +615,18 @@ def test_escalations_replay_and_verify(demo: Rukun) -> None:
         assert replay["divergences"] == [], case["id"]
         last = replay["steps"][-1]
         assert last["kind"] == "escalation" and last["role_ok"] and last["actor"] == "system"
+
+
+def test_a_scoped_auditor_verifies_only_the_cases_in_their_region(
+    demo: Rukun, tampering: Tamper
+) -> None:
+    demo.users.add("auditor_bontang", "auditor", ["64.74"])
+    bontang = [c for c in demo.cases.list(limit=1000) if c["subject"].startswith("64.74.")]
+    assert bontang and len(bontang) < len(demo.cases.list(limit=1000))
+    with tampering(demo) as connection:
+        _change_state(demo, connection)  # case 2, in Samarinda
+    verifier = demo.audit.verifier(viewer="auditor_bontang")
+    assert list(verifier.run()) == [] and verifier.summary.cases == len(bontang)
+    assert any(f.startswith("case 2 ") for f in findings(demo, viewer="demo_auditor"))
+    with pytest.raises(Forbidden):
+        demo.audit.verifier(viewer="demo_ketua_rt")
