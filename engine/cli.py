@@ -464,13 +464,15 @@ def case_history(case_id: int, viewer: str | None, as_json: bool) -> None:
 @click.argument("case_id", type=int)
 @json_option
 def case_verify(case_id: int, as_json: bool) -> None:
-    """Verify a case's history chain (sequence, links and hashes); exit 1 if broken."""
+    """Verify a case: its history chain (sequence, links, hashes), its row, ledger and links
+    against the history, its documents; exit 1 if anything is wrong (`rukun audit verify
+    --case N` prints the same with a summary)."""
     breaks = rukun_app().cases.verify(case_id)
     emit(
         {"case_id": case_id, "intact": not breaks, "breaks": breaks},
         as_json,
         lambda: (
-            [f"case {case_id}: history chain intact"]
+            [f"case {case_id}: history chain and rows intact"]
             if not breaks
             else [f"case {case_id}: record #{b['seq']}: {b['reason']}" for b in breaks]
         ),

@@ -337,7 +337,7 @@ def test_case_start_fire_show_history_json_shapes(ready: Scenario, cli: Cli) -> 
         "breaks": [],
     }
     verified = cli("case", "verify", str(started["id"]))
-    assert verified.stdout == f"case {started['id']}: history chain intact\n"
+    assert verified.stdout == f"case {started['id']}: history chain and rows intact\n"
 
 
 def test_set_parses_money_in_any_notation(ready: Scenario, cli: Cli) -> None:

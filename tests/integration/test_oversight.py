@@ -20,8 +20,7 @@ from click.testing import CliRunner, Result
 
 from engine.audit import charts
 from engine.audit.statistics import TABLES, Oversight, table, table_csv
-from engine.cli_base import RukunGroup
-from engine.cli_oversight import oversight
+from engine.cli import main
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.runtime import Rukun
 from tests.builders import PROBEBAYA_FILE, YEAR, Scenario, World, probebaya_revised
@@ -426,10 +425,10 @@ def test_chart_colours_meet_wcag_aa_contrast_on_white(story: Story) -> None:
 
 
 def run(env: dict[str, str], *args: str, code: int = 0) -> Result:
-    """``oversight`` as `rukun report oversight` runs it: in a RukunGroup, which turns
-    errors into one line and an exit code."""
-    group = RukunGroup(commands={"oversight": oversight})
-    result = CliRunner().invoke(group, ["oversight", *args], env=env, catch_exceptions=False)
+    """`rukun report oversight ARGS`: errors become one line and an exit code."""
+    result = CliRunner().invoke(
+        main, ["report", "oversight", *args], env=env, catch_exceptions=False
+    )
     assert result.exit_code == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.output
     return result

@@ -438,7 +438,7 @@ def test_a_migration_records_itself_verifies_and_the_new_version_s_triggers_fire
     assert re.match(migration_line, human[1]), human
     for case in (briefed, submitted, waiting):
         verified = cli("case", "verify", str(case["id"]))
-        assert verified.stdout == f"case {case['id']}: history chain intact\n"
+        assert verified.stdout == f"case {case['id']}: history chain and rows intact\n"
         shown = cli.json("case", "show", str(case["id"]))
         assert shown["definition_version"] == 2
 
