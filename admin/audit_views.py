@@ -92,6 +92,7 @@ class AuditView(AuditReaders, BaseView):
         return self.render(
             "rukun/audit_index.html",
             cases=page.rows,
+            problems=rukun.audit.problems_by_case([c["id"] for c in page.rows]),
             filters=filters,
             programs=_programs(),
             anchors=rukun.audit.anchors(5),

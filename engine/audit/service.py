@@ -82,6 +82,15 @@ class Audit:
                 scope = queries.scope_filter(session, actor, self.context.engine.dialect.name)
         return Verifier(self.context, case_id, program, anchor, progress, scope)
 
+    def problems_by_case(self, case_ids: list[int]) -> dict[int, int]:
+        """How many problems verification finds in each of ``case_ids`` (one run over all
+        of them; the caller has checked they may see them): the status column of a list."""
+        counts = dict.fromkeys(case_ids, 0)
+        for finding in Verifier(self.context, case_ids=case_ids).run():
+            if finding.case_id in counts:
+                counts[finding.case_id] += 1
+        return counts
+
     def anchor(self, actor: str = "system") -> dict[str, Any]:
         """Take (store) an anchor over every chain head now, and return it."""
         with write_session(self.context.sessions) as session:

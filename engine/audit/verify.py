@@ -161,6 +161,7 @@ class Verifier:
         anchor: str | None = None,
         progress: Progress | None = None,
         scope: Any = None,
+        case_ids: Sequence[int] | None = None,
     ) -> None:
         """``scope``: a filter on cases (a reader's region scope, see
         :func:`engine.runtime.queries.scope_filter`); then only those cases are checked, and
@@ -168,6 +169,7 @@ class Verifier:
         self.context = context
         self.case_id, self.program, self.anchor = case_id, program, anchor
         self.scope = scope
+        self.case_ids = None if case_ids is None else list(case_ids)
         self.progress = progress
         self.summary = Summary()
         self._documents_seen: set[str] = set()
@@ -179,6 +181,8 @@ class Verifier:
             query = query.where(Case.program == self.program)
         if self.scope is not None:
             query = query.where(self.scope)
+        if self.case_ids is not None:
+            query = query.where(Case.id.in_(self.case_ids))
         return query
 
     def run(self) -> Iterator[Finding]:
@@ -223,7 +227,7 @@ class Verifier:
                 if self.progress is not None:
                     self.progress(self.summary.cases, total)
                 session.expunge_all()
-            if self.scope is not None:
+            if self.scope is not None or self.case_ids is not None:
                 return
             yield from self._orphans(session)
             for case_id, head in heads.items():

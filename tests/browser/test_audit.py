@@ -45,6 +45,7 @@ def test_the_auditor_replays_verifies_and_anchors(
     assert_accessible(page, "audit index (id)")
     page.fill("#audit-q", "1")
     page.locator("form[method=get] button[type=submit]").first.click()
+    expect(page.locator("#audit-cases tbody tr").first).to_contain_text("utuh")
     page.locator("#audit-cases a", has_text="#1").first.click()
     expect(page.locator("#verdict")).to_contain_text("Rantai utuh")
     steps = page.locator("#replay-steps tbody tr")
@@ -111,6 +112,8 @@ def test_the_auditor_replays_verifies_and_anchors(
     # someone with database rights sets the case's state: its replay page says so
     with owner_engine.begin() as connection:
         connection.execute(update(Case).where(Case.id == 1).values(state="rejected"))
+    page.goto(f"{live_demo}/audit/?q=1")
+    expect(page.locator("#audit-cases tr", has_text="#1 ").first).to_contain_text("masalah")
     page.goto(f"{live_demo}/audit/cases/1")
     expect(page.locator("#verdict")).to_contain_text("state")
     expect(page.locator("#verdict")).to_have_attribute("role", "alert")
