@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.audit import anchors
-from engine.audit.replay import Replayer, case_for_replay
+from engine.audit.replay import Replayer
 from engine.audit.verify import Progress, Verifier
 from engine.errors import Forbidden
 from engine.privacy import masked_data, may_see_pii
 from engine.runtime import queries
+from engine.runtime.case_queries import load_case
 from engine.runtime.context import Context
 from engine.store.db import write_session
 from engine.store.models import Case
@@ -50,7 +51,7 @@ class Audit:
         """The case rebuilt from its records (see :class:`Replayer`); with ``viewer``, only
         within their scope, and personal data masked unless their roles may see it."""
         with self.context.sessions() as session:
-            case = case_for_replay(session, case_id)
+            case = load_case(session, self.context.engine.dialect.name, case_id)
             roles = None if viewer is None else self._reader(session, viewer, case)
             result = Replayer(self.context).replay(session, case, at)
             definition = self.context.definition(case.definition_version)
