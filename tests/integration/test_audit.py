@@ -123,10 +123,15 @@ def test_replay_guards_see_the_data_as_it_stood(demo: Rukun, tampering: Tamper) 
 
 
 def rewrite_chain(
-    connection: Connection, case_id: int, payloads: dict[int, dict[str, Any]], rule: int = 2
+    connection: Connection,
+    case_id: int,
+    payloads: dict[int, dict[str, Any]],
+    rule: int = 2,
+    actors: dict[int, str] | None = None,
 ) -> None:
-    """Rewrite a case's records (payload changes by seq) and recompute every hash: what
-    someone with full rights does to hide a change from the chain check."""
+    """Rewrite a case's records (payload changes and actors by seq, the hash rule) and
+    recompute every hash: what someone with full rights does to hide a change from the
+    chain check."""
     rows = connection.execute(
         select(TransitionRecord)
         .where(TransitionRecord.case_id == case_id)
@@ -136,6 +141,7 @@ def rewrite_chain(
     for row in rows:
         fields = {c: getattr(row, c) for c in row._fields}
         fields["payload"] = {**fields["payload"], **payloads.get(row.seq, {})}
+        fields["actor"] = (actors or {}).get(row.seq, row.actor)
         fields["prev_hash"] = prev
         fields["rule"] = rule
         if rule == 1:
@@ -146,6 +152,7 @@ def rewrite_chain(
             .where(TransitionRecord.id == row.id)
             .values(
                 payload=fields["payload"],
+                actor=fields["actor"],
                 prev_hash=prev,
                 hash=digest,
                 rule=rule,
@@ -437,7 +444,7 @@ def test_replay_checks_the_actor_held_the_role_then(demo: Rukun, tampering: Tamp
     steps = {s["seq"]: s for s in demo.audit.replay(1)["steps"]}
     assert kelurahan and all(steps[seq]["role_ok"] for seq in kelurahan)
     with tampering(demo) as connection:
-        rewrite_actor(connection, 1, history[1]["seq"], "demo_auditor")
+        rewrite_chain(connection, 1, {}, actors={history[1]["seq"]: "demo_auditor"})
     replay = demo.audit.replay(1)
     step = next(s for s in replay["steps"] if s["seq"] == history[1]["seq"])
     assert step["role_ok"] is False
@@ -446,27 +453,6 @@ def test_replay_checks_the_actor_held_the_role_then(demo: Rukun, tampering: Tamp
 
 def _grants(app: Rukun, name: str) -> list[dict[str, Any]]:
     return next(u["grants"] for u in app.users.list() if u["name"] == name)
-
-
-def rewrite_actor(connection: Connection, case_id: int, seq: int, actor: str) -> None:
-    rows = connection.execute(
-        select(TransitionRecord)
-        .where(TransitionRecord.case_id == case_id)
-        .order_by(TransitionRecord.seq)
-    ).all()
-    prev = GENESIS
-    for row in rows:
-        fields = {c: getattr(row, c) for c in row._fields}
-        if row.seq == seq:
-            fields["actor"] = actor
-        fields["prev_hash"] = prev
-        digest = record_hash(fields)
-        connection.execute(
-            update(TransitionRecord)
-            .where(TransitionRecord.id == row.id)
-            .values(actor=fields["actor"], prev_hash=prev, hash=digest)
-        )
-        prev = digest
 
 
 def test_cli_audit_commands_and_exit_codes(
