@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from engine.audit import anchors
 from engine.audit.bundle_check import CHUNK, HISTORY, MANIFEST, SUMS, VERIFICATION
-from engine.audit.masking import Masking, require_auditor
-from engine.audit.service import Audit
+from engine.audit.masking import Masking
+from engine.audit.service import Audit, require_auditor
 from engine.audit.verify import Verifier
-from engine.errors import Forbidden
 from engine.runtime.case_queries import load_case
 from engine.runtime.case_views import record_json
 from engine.runtime.context import Context
@@ -70,8 +69,7 @@ def write_bundle(context: Context, user: str, case_id: int, out: BinaryIO) -> di
     with context.sessions() as session:
         actor = require_auditor(context, session, user, "make an evidence bundle")
         case = load_case(session, context.engine.dialect.name, case_id)
-        if not actor.may_view(case.region_path.split("/")):
-            raise Forbidden(f"user '{user}' may not see case {case_id}: outside their region scope")
+        actor.check_view(case.id, case.region_path.split("/"))
         facts = {
             "case_id": case.id,
             "program": case.program,

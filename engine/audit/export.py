@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from engine.audit.bundle import write_bundle
 from engine.audit.bundle_check import check_bundle
-from engine.audit.masking import Masking, require_auditor
+from engine.audit.masking import Masking
+from engine.audit.service import require_auditor
 from engine.errors import InvalidData, NotFound
 from engine.runtime import queries
 from engine.runtime.access import Actor

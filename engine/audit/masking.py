@@ -1,5 +1,5 @@
-"""What an auditor may read of the history: the audit-role check every export makes, and
-each record's payload with personal data masked unless the reader's roles may see it."""
+"""What an auditor may read of the history: each record's payload with personal data
+masked unless the reader's roles may see it."""
 
 from __future__ import annotations
 
@@ -9,25 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit.service import AUDIT_ROLES
-from engine.errors import Forbidden, NotFound
+from engine.errors import NotFound
 from engine.language import Definition
 from engine.privacy import masked_data, may_see_pii
-from engine.runtime.access import Actor
 from engine.runtime.context import Context
 from engine.store.models import DefinitionVersion
-
-
-def require_auditor(context: Context, session: Session, user: str, action: str) -> Actor:
-    """The user, Forbidden unless they hold an audit role (:data:`AUDIT_ROLES`)."""
-    actor = context.actor(session, user)
-    if not actor.roles() & set(AUDIT_ROLES):
-        held = ", ".join(str(g) for g in actor.grants) or "none"
-        raise Forbidden(
-            f"user '{user}' may not {action}: it needs role {' or '.join(AUDIT_ROLES)} "
-            f"(user has: {held})"
-        )
-    return actor
 
 
 class Masking:

@@ -15,35 +15,35 @@ from engine.audit.verify import Progress, Verifier
 from engine.errors import Forbidden
 from engine.privacy import masked_data, may_see_pii
 from engine.runtime import queries
+from engine.runtime.access import Actor
 from engine.runtime.case_queries import load_case
 from engine.runtime.context import Context
 from engine.store.db import write_session
-from engine.store.models import Case
 
 #: Who may verify a whole program or database, take anchors and export histories.
 AUDIT_ROLES = ("auditor", "program_officer", "admin")
+
+
+def require_auditor(context: Context, session: Session, user: str, action: str) -> Actor:
+    """The user, Forbidden unless they hold an audit role (:data:`AUDIT_ROLES`)."""
+    actor = context.actor(session, user)
+    if not actor.roles() & set(AUDIT_ROLES):
+        held = ", ".join(str(g) for g in actor.grants) or "none"
+        raise Forbidden(
+            f"user '{user}' may not {action}: it needs role {' or '.join(AUDIT_ROLES)} "
+            f"(user has: {held})"
+        )
+    return actor
 
 
 class Audit:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    def _reader(self, session: Session, viewer: str, case: Case | None = None) -> set[str]:
-        actor = self.context.actor(session, viewer)
-        if case is not None and not actor.may_view(case.region_path.split("/")):
-            raise Forbidden(
-                f"user '{viewer}' may not see case {case.id}: outside their region scope"
-            )
-        return actor.roles()
-
     def require_auditor(self, viewer: str, action: str) -> None:
         """Forbidden unless ``viewer`` holds an audit role (anywhere)."""
         with self.context.sessions() as session:
-            roles = self._reader(session, viewer)
-        if not roles & set(AUDIT_ROLES):
-            raise Forbidden(
-                f"user '{viewer}' may not {action}: it needs role {' or '.join(AUDIT_ROLES)}"
-            )
+            require_auditor(self.context, session, viewer, action)
 
     def replay(
         self, case_id: int, at: dt.datetime | None = None, viewer: str | None = None
@@ -52,7 +52,11 @@ class Audit:
         within their scope, and personal data masked unless their roles may see it."""
         with self.context.sessions() as session:
             case = load_case(session, self.context.engine.dialect.name, case_id)
-            roles = None if viewer is None else self._reader(session, viewer, case)
+            roles = None
+            if viewer is not None:
+                actor = self.context.actor(session, viewer)
+                actor.check_view(case.id, case.region_path.split("/"))
+                roles = actor.roles()
             result = Replayer(self.context).replay(session, case, at)
             definition = self.context.definition(case.definition_version)
         if not may_see_pii(definition, roles):

@@ -36,6 +36,13 @@ class Actor:
         """Any of the actor's grants covers the region (reading needs no particular role)."""
         return any(g.covers(region_codes) for g in self.grants)
 
+    def check_view(self, case_id: int, region_codes: Sequence[str]) -> None:
+        """:class:`Forbidden` unless the actor may see the case (:meth:`may_view`)."""
+        if not self.may_view(region_codes):
+            raise Forbidden(
+                f"user '{self.name}' may not see case {case_id}: outside their region scope"
+            )
+
     def authorize(self, roles: Sequence[str], region_codes: Sequence[str], action: str) -> str:
         """The role under which the actor may do ``action`` on a subject within
         ``region_codes``; :class:`Forbidden` saying why not otherwise."""

@@ -10,7 +10,7 @@ from typing import Any, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import Forbidden, InvalidData, NotFound, RukunError, TransitionRefused
+from engine.errors import InvalidData, NotFound, RukunError, TransitionRefused
 from engine.guards import evaluate_guards
 from engine.language import Definition, TransitionSpec
 from engine.language.model import FormItem
@@ -100,10 +100,7 @@ class CaseQueries:
         if viewer is None:
             return None
         actor = self.context.actor(session, viewer)
-        if not actor.may_view(case.region_path.split("/")):
-            raise Forbidden(
-                f"user '{viewer}' may not see case {case.id}: outside their region scope"
-            )
+        actor.check_view(case.id, case.region_path.split("/"))
         return actor.roles()
 
     def show(self, case_id: int, viewer: str | None = None) -> dict[str, Any]:
