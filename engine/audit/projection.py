@@ -224,8 +224,9 @@ class Projection:
 _UNKNOWN: Any = object()
 
 
-def stored_case(row: Any, version_number: int | None) -> dict[str, Any]:
+def stored_case(row: Any) -> dict[str, Any]:
     """The stored case row (``engine.store.models.Case``) in a projection's terms."""
+    pinned = row.definition_version
 
     def when(value: Any) -> str | None:
         return format_time(value) if value is not None else None
@@ -238,7 +239,7 @@ def stored_case(row: Any, version_number: int | None) -> dict[str, Any]:
         "state": row.state,
         "data": row.data,
         "version": row.version,
-        "definition_version": version_number,
+        "definition_version": pinned.version if pinned is not None else None,
         "created_by": row.created_by,
         "created_at": when(row.created_at),
         "updated_at": when(row.updated_at),
@@ -254,14 +255,16 @@ def stored_entry(row: Any) -> dict[str, Any]:
 
 def compare(
     projection: Projection,
-    case: Mapping[str, Any],
+    row: Any,
     entries: Iterable[Mapping[str, Any]],
     links: Iterable[tuple[str, int]],
     old_rule: bool = False,
 ) -> list[Divergence]:
-    """Every difference between the stored rows of a case and its projection. Under rule 1
-    (``old_rule``: the start record predates migration 0006) the subject, year and region
-    path are not in the history, so they are not compared."""
+    """Every difference between the stored rows of a case (its ``Case`` row, ledger entries
+    and links) and its projection. Under rule 1 (``old_rule``: the start record predates
+    migration 0006) the subject, year and region path are not in the history, so they are
+    not compared."""
+    case = stored_case(row)
     seq = projection.seq or None
     found = []
     for name in CASE_FIELDS:

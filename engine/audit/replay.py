@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit.projection import Divergence, Projection, compare, stored_case, stored_entry
+from engine.audit.projection import Divergence, Projection, compare, stored_entry
 from engine.audit.verify import PinnedDefinitions
 from engine.errors import NotFound
 from engine.guards import evaluate_guards
@@ -145,10 +145,9 @@ class Replayer:
                     select(CaseLink.field, CaseLink.target_id).where(CaseLink.case_id == case.id)
                 )
             ]
-            pinned = case.definition_version
-            stored = stored_case(case, pinned.version if pinned is not None else None)
-            old_rule = bool(chain.old_rule) and chain.old_rule[0] == 1
-            divergences.extend(compare(projection, stored, entries, links, old_rule))
+            divergences.extend(
+                compare(projection, case, entries, links, chain.started_under_rule_1)
+            )
         snapshot = projection.snapshot()
         return {
             "case_id": case.id,

@@ -18,7 +18,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import anchors
-from engine.audit.projection import Projection, compare, short, stored_case, stored_entry
+from engine.audit.projection import Projection, compare, short, stored_entry
 from engine.language import Definition
 from engine.runtime.case_views import record_json
 from engine.runtime.context import Context
@@ -382,11 +382,12 @@ class _CaseCheck:
                 f"{projection.seq}"
                 + (" (records are missing from its end)" if case.version > projection.seq else ""),
             )
-        pinned = case.definition_version
-        stored = stored_case(case, pinned.version if pinned is not None else None)
-        old_rule = bool(self.chain.old_rule) and self.chain.old_rule[0] == 1
         for divergence in compare(
-            projection, stored, entries.get(case.id, []), links.get(case.id, []), old_rule
+            projection,
+            case,
+            entries.get(case.id, []),
+            links.get(case.id, []),
+            self.chain.started_under_rule_1,
         ):
             if divergence.field == "version":
                 continue  # reported above, in words

@@ -92,6 +92,12 @@ class ChainChecker:
         #: Sequence numbers of the records written under rule 1.
         self.old_rule: list[int] = []
 
+    @property
+    def started_under_rule_1(self) -> bool:
+        """The case's first record is of rule 1: its start predates the rule that covers
+        the subject, year and region path."""
+        return bool(self.old_rule) and self.old_rule[0] == 1
+
     def add(self, record: Mapping[str, Any]) -> None:
         seq = record["seq"]
         if seq != self.expected_seq:
