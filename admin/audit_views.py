@@ -30,6 +30,7 @@ from flask_login import current_user
 
 from admin.admin_views import AdminOnly
 from admin.auth import current_language, engine
+from admin.documents import send_document
 from engine.audit import charts
 from engine.audit.export import Exporter
 from engine.audit.service import AUDIT_ROLES
@@ -131,15 +132,7 @@ class AuditView(AuditReaders, BaseView):
         known = {d["sha256"]: d for d in _documents(history)}
         if sha256 not in known:
             abort(404)
-        path = engine().context.documents.path_for(sha256)
-        if not path.is_file():
-            abort(404)
-        return send_file(
-            path,
-            mimetype="application/octet-stream",
-            download_name=known[sha256]["filename"] or sha256,
-            as_attachment=True,
-        )
+        return send_document(sha256, known[sha256]["filename"], "application/octet-stream", True)
 
     @expose("/verify")
     def verify(self) -> Any:

@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     stream_with_context,
     url_for,
 )
@@ -31,6 +30,7 @@ from werkzeug.utils import secure_filename
 
 from admin.audit_views import SCREEN_ROLES
 from admin.auth import engine
+from admin.documents import send_document
 from admin.forms import form_values, guard_title, option_view
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
@@ -315,14 +315,9 @@ class CasesView(SignedIn, BaseView):
         ]
         if not documents:
             abort(404)
-        path = engine().context.documents.path_for(sha256)
-        if not path.is_file():
-            abort(404)
-        return send_file(
-            path,
-            mimetype=documents[0].get("media_type") or None,
-            download_name=documents[0].get("filename") or sha256,
-            as_attachment=False,
+        document = documents[0]
+        return send_document(
+            sha256, document.get("filename"), document.get("media_type") or None, False
         )
 
 
