@@ -34,7 +34,8 @@ from admin.documents import send_document
 from engine.audit import charts
 from engine.audit.export import Exporter
 from engine.audit.service import AUDIT_ROLES
-from engine.audit.statistics import OVERSIGHT_ROLES, TABLES, Oversight, table_csv
+from engine.audit.statistics import OVERSIGHT_ROLES, Oversight, table_csv
+from engine.audit.vocabulary import TABLES
 from engine.errors import InvalidData, NotFound
 
 #: Everyone who may open the audit screens: auditors, program officers, admins, and the

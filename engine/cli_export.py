@@ -18,7 +18,7 @@ from typing import BinaryIO
 import click
 
 from engine.audit.bundle_check import inspect_bundle
-from engine.audit.export import FORMATS, Exporter
+from engine.audit.vocabulary import FORMATS
 from engine.cli_audit import audit
 from engine.cli_base import emit, json_option, rukun_app
 
@@ -66,6 +66,8 @@ def audit_export(
     trigger, states, actor, role, time, definition, payload, guards, documents, effects,
     hashes). USER needs role auditor, program_officer or admin; personal data is masked
     unless their roles may see it. XLSX needs --output."""
+    from engine.audit.export import Exporter
+
     exporter = Exporter(rukun_app().context)
     if output is None:
         if fmt == "xlsx":
@@ -96,6 +98,8 @@ def audit_bundle(case_id: int, user: str, output: Path, as_json: bool) -> None:
     """A case's evidence bundle: its history, every document ever attached, its
     verification and replay, a manifest and SHA256SUMS, in one zip that `rukun audit
     check-bundle` (or `sha256sum -c SHA256SUMS`) re-checks without the database."""
+    from engine.audit.export import Exporter
+
     exporter = Exporter(rukun_app().context)
     with _replacing(output) as handle:
         made = exporter.bundle(user, case_id, handle)

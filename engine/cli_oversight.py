@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from engine.audit.statistics import TABLES, Oversight, table_csv
+from engine.audit.vocabulary import TABLES
 from engine.cli_base import emit, json_option, rukun_app
 from engine.money import format_money
 
@@ -47,6 +47,8 @@ def oversight(
     disbursed and accounted for (LPJ accepted), per region."""
     if csv_table and as_json:
         raise click.UsageError("--csv and --json exclude each other")
+    from engine.audit.statistics import Oversight, table_csv
+
     figures = Oversight(rukun_app().context).figures(viewer, program, year, region)
     if csv_table:
         click.echo(table_csv(figures, csv_table), nl=False)

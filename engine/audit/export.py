@@ -21,6 +21,7 @@ from engine.audit.bundle import write_bundle
 from engine.audit.bundle_check import check_bundle
 from engine.audit.masking import Masking
 from engine.audit.service import require_auditor
+from engine.audit.vocabulary import FORMATS
 from engine.errors import InvalidData, NotFound
 from engine.runtime import queries
 from engine.runtime.access import Actor
@@ -28,7 +29,6 @@ from engine.runtime.case_views import record_json
 from engine.runtime.context import Context
 from engine.store.models import Case, DefinitionVersion, Region, TransitionRecord
 
-FORMATS = ("jsonl", "csv", "xlsx")
 #: One export row per history record, in this order.
 COLUMNS = (
     "case_id",

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from engine.audit.vocabulary import MONEY, REGION_MONEY, TABLES
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.language import Definition
 from engine.language.model import StateSpec
@@ -48,8 +49,6 @@ DEFAULT_LEVEL = "kecamatan"
 #: Rows fetched at a time when streaming history records and ledger entries.
 STREAM_ROWS = 1000
 SECONDS_PER_DAY = 86_400
-MONEY = ("budget", "approved", "disbursed", "accounted")
-REGION_MONEY = ("approved", "disbursed", "accounted")
 #: What :func:`engine.runtime.ledger.entry_of` reads of a ledger entry.
 LEDGER_COLUMNS = (
     LedgerEntry.seq,
@@ -60,15 +59,6 @@ LEDGER_COLUMNS = (
     LedgerEntry.date,
     LedgerEntry.document_sha256,
 )
-
-#: The figures' tables and their columns, as :func:`table_csv` writes them.
-TABLES: Mapping[str, tuple[str, ...]] = {
-    "states": ("state", "label_id", "label_en", "final", "count", "overdue"),
-    "time_in_state": ("state", "label_id", "label_en", "entries", "median_days", "p90_days"),
-    "rates": ("decided", "revised", "revision_rate", "rejected", "rejection_rate", "cancelled"),
-    "money": MONEY,
-    "by_region": ("region", "name", "cases", *REGION_MONEY),
-}
 
 
 # --------------------------------------------------------------------------- one case's path

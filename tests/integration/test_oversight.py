@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.audit import charts
-from engine.audit.statistics import TABLES, Oversight, table, table_csv
+from engine.audit.statistics import Oversight, table, table_csv
+from engine.audit.vocabulary import TABLES
 from engine.cli import main
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.runtime import Rukun
