@@ -342,6 +342,7 @@ class Cases(CaseQueries):
             case.state_entered_at = now
             case.due_at = due_at(definition.state(dest), now)
             case.escalated_at = None
+        entries = [ledger.entry_defaults(p) for p in postings]
         record = append_record(
             session,
             case,
@@ -356,12 +357,9 @@ class Cases(CaseQueries):
             payload=payload,
             guards=[r.to_json() for r in results],
             documents=_document_hashes(payload),
-            effects=effects(case, [ledger.entry_defaults(p) for p in postings], links),
+            effects=effects(case, entries, links),
         )
-        session.add_all(
-            LedgerEntry(case_id=case.id, seq=record.seq, **ledger.entry_defaults(p))
-            for p in postings
-        )
+        session.add_all(LedgerEntry(case_id=case.id, seq=record.seq, **e) for e in entries)
         session.flush()
         view = self._view(session, case, definition, set(actor.roles()), after)
         return view, record_json(record), case.program
