@@ -3,13 +3,20 @@
 Expressions are checked statically against a whitelist of syntax (no lambdas,
 comprehensions, imports, dunder or arbitrary attribute access, no calls except a few
 named functions) and known names, then evaluated by ``simpleeval`` — never by ``eval``.
+
+Every operation is bounded while it runs (:class:`Limits`): the text, list and integer
+values an expression makes, the number of evaluation steps and the time they take. Text
+formatting (``'%s' % x``) is not part of the language: ``%`` is the remainder of numbers.
+Inputs come from forms, so the bounds hold whatever a resident types.
 """
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import simpleeval
@@ -25,6 +32,21 @@ _TOO_DEEP = f"expression nested too deeply (more than {MAX_EXPRESSION_DEPTH} lev
 #: round(x, -n) computes 10**n: without a bound it is the power operator by another name.
 MAX_ROUND_DIGITS = 20
 CASE_ATTRIBUTES = ("year", "region")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one evaluation may make and spend. ``size`` counts a text's characters and a
+    list's items, through nested lists (``[members, members]`` is twice ``members``)."""
+
+    size: int = 10_000
+    integer_bits: int = 128
+    steps: int = 10_000
+    seconds: float = 1.0
+
+
+LIMITS = Limits()
+
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression,
@@ -175,6 +197,23 @@ class _Checker(ast.NodeVisitor):
             raise self.fail(node, "text literal too long")
         if isinstance(node.value, bytes | complex) or node.value is Ellipsis:
             raise self.fail(node, f"literal {node.value!r} not allowed in expressions")
+        if isinstance(node.value, int) and node.value.bit_length() > LIMITS.integer_bits:
+            raise self.fail(node, f"number literal larger than 2**{LIMITS.integer_bits}")
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        # what can never be safe is refused here; the rest is bounded while it runs
+        left, right = _literal(node.left), _literal(node.right)
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):
+            raise self.fail(node, "text formatting ('%' after a text) is not allowed")
+        if isinstance(node.op, ast.Mult):
+            for sequence, count in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | list)
+                    and isinstance(count, int)
+                    and count * len(sequence) > LIMITS.size
+                ):
+                    raise self.fail(node, f"repeats a literal past {LIMITS.size} items")
+        self.generic_visit(node)
 
     def visit_List(self, node: ast.List) -> None:
         self._check_collection(node, node.elts)
@@ -242,11 +281,132 @@ class _Checker(ast.NodeVisitor):
             self.visit(arg)
 
 
+def _literal(node: ast.expr) -> Any:
+    """The value of a text or number literal, or the items of a list literal (else None)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        return node.elts
+    return None
+
+
 def _hint(name: str, known: set[str]) -> str:
     from difflib import get_close_matches
 
     match = get_close_matches(name, sorted(known), n=1)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+class EvaluationLimit(ExpressionError):
+    """An evaluation went past one of its :class:`Limits`: the guard does not hold."""
+
+
+def _measure(value: Any, budget: int) -> int:
+    """The size of ``value`` (see :class:`Limits`); stops counting once past ``budget``."""
+    total = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, list | tuple):
+            total += len(item)
+            pending.extend(i for i in item if isinstance(i, str | list | tuple | dict))
+        elif isinstance(item, dict):
+            total += len(item)
+            pending.extend(i for i in item.values() if isinstance(i, str | list | tuple | dict))
+        if total > budget:
+            break
+    return total
+
+
+class _Bounded:
+    """The operators and functions of one evaluation, each checking its result's size
+    (and, where the result could be huge, its operands' before it is made)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def too_big(self, value: Any) -> EvaluationLimit:
+        if isinstance(value, int):
+            return EvaluationLimit(
+                f"a number in the expression grew past 2**{self.limits.integer_bits}"
+            )
+        what, unit = ("a text", "characters") if isinstance(value, str) else ("a list", "items")
+        return EvaluationLimit(f"{what} in the expression grew past {self.limits.size} {unit}")
+
+    def size(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        too_big = (
+            value.bit_length() > self.limits.integer_bits
+            if isinstance(value, int)
+            else isinstance(value, str | list | tuple | dict)
+            and _measure(value, self.limits.size) > self.limits.size
+        )
+        if too_big:
+            raise self.too_big(value)
+        return value
+
+    def add(self, left: Any, right: Any) -> Any:
+        if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+            budget = self.limits.size
+            if _measure(left, budget) + _measure(right, budget) > budget:
+                raise self.too_big(left)
+        return self.size(left + right)
+
+    def sub(self, left: Any, right: Any) -> Any:
+        return self.size(left - right)
+
+    def mult(self, left: Any, right: Any) -> Any:
+        for sequence, count in ((left, right), (right, left)):
+            if isinstance(sequence, str | list | tuple) and isinstance(count, int):
+                if count > 0 and _measure(sequence, self.limits.size) * count > self.limits.size:
+                    raise self.too_big(sequence)
+                return sequence * count
+        if (  # checked before the product is made
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > self.limits.integer_bits + 1
+        ):
+            raise self.too_big(0)
+        return self.size(left * right)
+
+    def div(self, left: Any, right: Any) -> Any:
+        return left / right
+
+    def floordiv(self, left: Any, right: Any) -> Any:
+        return self.size(left // right)
+
+    def mod(self, left: Any, right: Any) -> Any:
+        if isinstance(left, str | bytes):
+            raise ExpressionError("text formatting ('%' after a text) is not allowed")
+        return self.size(left % right)
+
+    def call(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda *args: self.size(function(*args))
+
+
+class _Evaluator(simpleeval.EvalWithCompoundTypes):
+    """simpleeval with a step count, a deadline and bounded list literals."""
+
+    def __init__(self, bounded: _Bounded, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bounded = bounded
+        self.steps = 0
+        self.deadline = time.monotonic() + bounded.limits.seconds
+
+    def _eval(self, node: ast.AST) -> Any:
+        self.steps += 1
+        limits = self.bounded.limits
+        if self.steps > limits.steps:
+            raise EvaluationLimit(f"the expression took more than {limits.steps} steps")
+        if time.monotonic() > self.deadline:
+            raise EvaluationLimit(f"the expression took longer than {limits.seconds:g} s")
+        result = super()._eval(node)
+        if isinstance(node, ast.List | ast.Tuple):
+            self.bounded.size(result)
+        return result
 
 
 def evaluate(
@@ -256,8 +416,10 @@ def evaluate(
     case: Mapping[str, Any],
     today: dt.date | None = None,
     ledger: Mapping[str, int] | None = None,
+    limits: Limits = LIMITS,
 ) -> Any:
-    """Check, then evaluate an expression with simpleeval; raises on evaluation errors.
+    """Check, then evaluate an expression with simpleeval within ``limits``; raises on
+    evaluation errors (:class:`EvaluationLimit` when a bound is hit).
 
     Checked again here (cheap) so no caller can hand simpleeval an unchecked expression:
     on its own it would allow method calls such as ``members.pop()``.
@@ -267,8 +429,24 @@ def evaluate(
     names["params"] = params
     names["case"] = case
     names["ledger"] = {total: (ledger or {}).get(total, 0) for total in LEDGER_TOTALS}
-    functions = dict(FUNCTIONS)
-    functions["days_since"] = lambda value: days_since(value, today=today)
+    bounded = _Bounded(limits)
+    functions = {name: bounded.call(function) for name, function in FUNCTIONS.items()}
+    functions["days_since"] = bounded.call(lambda value: days_since(value, today=today))
+    operators: dict[type[ast.AST], Callable[..., Any]] = {
+        ast.Add: bounded.add,
+        ast.Sub: bounded.sub,
+        ast.Mult: bounded.mult,
+        ast.Div: bounded.div,
+        ast.FloorDiv: bounded.floordiv,
+        ast.Mod: bounded.mod,
+        ast.USub: lambda value: -value,
+        ast.UAdd: lambda value: +value,
+        ast.Not: lambda value: not value,
+        **{op: simpleeval.DEFAULT_OPERATORS[op] for op in _COMPARISONS},
+    }
     # compound types for list literals (`x in [...]`); comprehensions never pass the checker
-    evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=functions)
+    evaluator = _Evaluator(bounded, operators=operators, names=names, functions=functions)
     return evaluator.eval(text.strip())
+
+
+_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)

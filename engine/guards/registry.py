@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from difflib import get_close_matches
 from typing import Any, TypeGuard
 
-from engine.guards.expressions import ExpressionError, check_expression
+from engine.guards.expressions import EvaluationLimit, ExpressionError, check_expression
 from engine.language.model import LEDGER_TOTALS, FieldSpec, GuardSpec, Label
 from engine.language.roles import LEVELS
 
@@ -399,10 +399,12 @@ def evaluate_guards(
     for spec in guards:
         guard_type = REGISTRY[spec.name]
         used = referenced_fields(guard_type, spec.args, field_names)
+        bounded = False
         try:
             outcome = guard_type.function(context, spec.args)
         except Exception as exc:  # a guard that cannot evaluate does not hold
             outcome = Outcome(False, {"error": str(exc)})
+            bounded = isinstance(exc, EvaluationLimit)
         ok: bool | None = outcome.ok
         if not ok and pending_fields.intersection(used):
             ok = None
@@ -410,8 +412,9 @@ def evaluate_guards(
         if ok is not True:
             template = spec.message or outcome.message or guard_type.message
             message = template.format(**outcome.values)
-            if "error" in outcome.values and spec.message is None:
-                # the default message's placeholders have no values: say what went wrong
+            if "error" in outcome.values and (spec.message is None or bounded):
+                # the default message's placeholders have no values, and the YAML's would
+                # mislead when the input went past a sandbox bound: say what went wrong
                 error = outcome.values["error"]
                 message = Label(
                     f"Syarat '{spec.name}' tidak dapat diperiksa (galat: {error})",

@@ -252,6 +252,28 @@ def test_ikm_participation_needs_majority_approval_of_attendees(scenario: Scenar
     assert case["data"]["ikm_participation"] is True
 
 
+def test_a_vote_count_past_the_sandbox_bound_refuses_the_transition_saying_why(
+    scenario: Scenario,
+) -> None:
+    # a resident types a 60-digit number: the guard's `ikm_approval_votes * 2` would make a
+    # number past the sandbox's bound, so the guard fails with that reason (not the YAML's
+    # misleading "needs a majority"), and nothing about the case changes
+    case = scenario.probebaya_case("rembug_held")
+    role, values, documents = with_values(
+        scenario,
+        "submit_proposal",
+        ikm_participation="ya",
+        ikm_name="Kerupuk Amplang Bu Sri",
+        ikm_approval_votes="9" * 60,
+    )
+    [failed] = refused(scenario, case, "submit_proposal", role, values, documents)
+    assert failed["guard"] == "expr"
+    assert failed["message"]["en"] == (
+        "Guard 'expr' could not be checked "
+        "(error: a number in the expression grew past 2**128)"
+    )
+
+
 def test_ikm_participation_without_recorded_votes_is_refused(scenario: Scenario) -> None:
     case = scenario.probebaya_case("rembug_held")
     role, values, documents = with_values(scenario, "submit_proposal", ikm_participation="true")
