@@ -55,21 +55,25 @@ class CaseQueries:
         session: Session,
         case: Case,
         definition: Definition,
-        viewer_roles: set[str] | None,
+        viewer: Actor | None,
         ledger_state: LedgerState | None = None,
     ) -> dict[str, Any]:
         """The case as ``case show`` presents it: with ledger and links, personal data masked
-        unless the viewer's roles may see it (``None``: an anonymous, trusted reader)."""
+        unless the viewer's roles may see it, and linked cases outside the viewer's scope
+        shown by number only (``None``: an anonymous, trusted reader)."""
         view = case_json(case, definition)
-        if not may_see_pii(definition, viewer_roles):
+        if not may_see_pii(definition, None if viewer is None else viewer.roles()):
             view["data"] = masked_data(definition, view["data"])
         view["ledger"] = (ledger_state or stored_ledger(session, case.id)).to_json()
-        view["links"] = self._links(session, case.id)
+        view["links"] = self._links(session, case.id, viewer)
         return view
 
     @staticmethod
-    def _links(session: Session, case_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Links both ways: cases this one points at, and cases pointing at it."""
+    def _links(
+        session: Session, case_id: int, viewer: Actor | None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Links both ways: cases this one points at, and cases pointing at it. Of a linked
+        case the viewer may not see, only its number and program are given (``visible``)."""
 
         def rows(column: Any, other: Any) -> list[dict[str, Any]]:
             query = (
@@ -80,45 +84,57 @@ class CaseQueries:
                     Case.program,
                     Case.subject_code,
                     Case.state,
+                    Case.region_path,
                 )
                 .join(Case, Case.id == other)
                 .where(column == case_id)
                 .order_by(Case.id)
             )
-            return [
-                {"field": f, "link": link, "case_id": i, "program": p, "subject": sub, "state": st}
-                for f, link, i, p, sub, st in session.execute(query)
-            ]
+            found = []
+            for f, link, i, p, sub, st, path in session.execute(query):
+                visible = viewer is None or viewer.may_view(path.split("/"))
+                found.append(
+                    {
+                        "field": f,
+                        "link": link,
+                        "case_id": i,
+                        "program": p,
+                        "subject": sub if visible else None,
+                        "state": st if visible else None,
+                        "visible": visible,
+                    }
+                )
+            return found
 
         return {
             "outgoing": rows(CaseLink.case_id, CaseLink.target_id),
             "incoming": rows(CaseLink.target_id, CaseLink.case_id),
         }
 
-    def _viewer(self, session: Session, case: Case, viewer: str | None) -> set[str] | None:
-        """The viewer's roles after checking they may see this case (scope), or None."""
+    def _viewer(self, session: Session, case: Case, viewer: str | None) -> Actor | None:
+        """The viewer after checking they may see this case (scope), or None."""
         if viewer is None:
             return None
         actor = self.context.actor(session, viewer)
         actor.check_view(case.id, case.region_path.split("/"))
-        return actor.roles()
+        return actor
 
     def show(self, case_id: int, viewer: str | None = None) -> dict[str, Any]:
         """The case with ledger and links; personal data masked unless ``viewer`` may see it."""
         with self.context.sessions() as session:
             case = self._case(session, case_id)
-            roles = self._viewer(session, case, viewer)
+            actor = self._viewer(session, case, viewer)
             return self._view(
-                session, case, self.context.definition(case.definition_version), roles
+                session, case, self.context.definition(case.definition_version), actor
             )
 
     def history(self, case_id: int, viewer: str | None = None) -> list[dict[str, Any]]:
         """The history records, oldest first; payloads masked like ``show``."""
         with self.context.sessions() as session:
             case = self._case(session, case_id)
-            roles = self._viewer(session, case, viewer)
+            actor = self._viewer(session, case, viewer)
             definition = self.context.definition(case.definition_version)
-            reveal = may_see_pii(definition, roles)
+            reveal = may_see_pii(definition, None if actor is None else actor.roles())
             records = [record_json(r) for r in self._records(session, case_id)]
         if not reveal:
             for record in records:

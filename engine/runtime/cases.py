@@ -14,11 +14,19 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import Conflict, InvalidData, NotFound, RukunError, TransitionRefused
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    InvalidData,
+    NotFound,
+    RukunError,
+    TransitionRefused,
+)
 from engine.guards import evaluate_guards
 from engine.language import Definition, TransitionSpec
 from engine.language.roles import SUBJECTS
 from engine.runtime import ledger, signals
+from engine.runtime.access import Actor
 from engine.runtime.case_queries import CaseQueries
 from engine.runtime.case_views import case_json, record_json
 from engine.runtime.deadlines import due_at
@@ -82,10 +90,16 @@ class Cases(CaseQueries):
         return row
 
     def _update_links(
-        self, session: Session, case: Case, definition: Definition, payload: Mapping[str, Any]
+        self,
+        session: Session,
+        case: Case,
+        definition: Definition,
+        payload: Mapping[str, Any],
+        actor: Actor,
     ) -> dict[str, list[int]]:
-        """Check the case ids in ``cases`` fields and make the links match them; returns
-        the targets set per field (what the history record's effects say)."""
+        """Check the case ids in ``cases`` fields (each exists, is of the field's program and
+        within the ``actor``'s scope) and make the links match them; returns the targets set
+        per field (what the history record's effects say)."""
         changed: dict[str, list[int]] = {}
         for name, value in payload.items():
             spec = definition.fields[name]
@@ -98,6 +112,11 @@ class Cases(CaseQueries):
                     raise InvalidData(f"{name}: no case {target_id}")
                 if target_id == case.id:
                     raise InvalidData(f"{name}: a case cannot link to itself")
+                if not actor.may_view(target.region_path.split("/")):
+                    raise Forbidden(
+                        f"{name}: user '{actor.name}' may not link case {target_id}: "
+                        "it is outside their region scope"
+                    )
                 if spec.program and target.program != spec.program:
                     raise InvalidData(
                         f"{name}: case {target_id} is a {target.program} case, not {spec.program}"
@@ -174,7 +193,7 @@ class Cases(CaseQueries):
             )
             session.add(case)
             session.flush()
-            links = self._update_links(session, case, definition, data)
+            links = self._update_links(session, case, definition, data, actor)
             record = append_record(
                 session,
                 case,
@@ -192,7 +211,7 @@ class Cases(CaseQueries):
                 effects=effects(case, links=links, start=True),
             )
             session.flush()
-            result = self._view(session, case, definition, actor.roles(), LedgerState())
+            result = self._view(session, case, definition, actor, LedgerState())
             history = record_json(record)
         signals.send(signals.case_started, program, case=result, record=history, actor=actor.name)
         return result
@@ -322,7 +341,7 @@ class Cases(CaseQueries):
         raw.update(self._store_documents(session, attachments, actor.name))
         payload = clean(definition, transition.form, raw)
         data = {**case.data, **payload}
-        links = self._update_links(session, case, definition, payload)
+        links = self._update_links(session, case, definition, payload, actor)
         postings, after = posting(stored_ledger(session, case.id), transition, data, case.id)
         context = guard_context(session, self.dialect, case, definition, data, after)
         results = evaluate_guards(transition.guards, context)
@@ -361,7 +380,7 @@ class Cases(CaseQueries):
         )
         session.add_all(LedgerEntry(case_id=case.id, seq=record.seq, **e) for e in entries)
         session.flush()
-        view = self._view(session, case, definition, set(actor.roles()), after)
+        view = self._view(session, case, definition, actor, after)
         return view, record_json(record), case.program
 
     @staticmethod

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InvalidData, TransitionRefused
+from engine.errors import Forbidden, InvalidData, TransitionRefused
 from engine.runtime import Rukun
 from tests.builders import ROOT, World
 
@@ -114,6 +114,7 @@ def test_downstream_group_must_link_an_upstream_group(groups: Groups, world: Wor
             "program": "rt_mandiri",
             "subject": upstream_group,
             "state": "proposed",
+            "visible": True,
         }
     ]
     shown = groups.app.cases.show(upstream["id"])
@@ -124,6 +125,94 @@ def test_links_must_point_at_existing_rt_mandiri_cases(groups: Groups, world: Wo
     group = world.groups(BANJARBARU)[1]
     with pytest.raises(InvalidData, match="no case 99999"):
         groups.propose(group, stage="hilir", upstream=[99999])
+
+
+def groups_in_two_rts(world: World) -> tuple[str, str]:
+    """Two groups of Banjarbaru under different RTs."""
+    by_rt: dict[str, str] = {}
+    for group in world.groups(BANJARBARU):
+        by_rt.setdefault(world.ancestor(group, "rt"), group)
+    first, second = list(by_rt.values())[:2]
+    return first, second
+
+
+def test_a_link_to_a_case_outside_the_users_scope_is_refused(groups: Groups, world: World) -> None:
+    upstream_group, downstream_group = groups_in_two_rts(world)
+    upstream = groups.propose(upstream_group)
+    case = groups.start(downstream_group)
+    before = (groups.app.cases.show(case["id"]), groups.app.cases.history(case["id"]))
+    pokmas = groups.pokmas(downstream_group)  # scoped to the downstream group's RT only
+    with pytest.raises(Forbidden) as caught:
+        groups.fire(
+            case,
+            "submit_proposal",
+            pokmas,
+            {
+                "group_name": "Kelompok hilir",
+                "members_count": "12",
+                "stage": "hilir",
+                "commodity": "abon",
+                "rab_lines": STIMULUS_RAB,
+                "upstream_groups": json.dumps([upstream["id"]]),
+            },
+            business_plan="rencana",
+        )
+    assert caught.value.message == (
+        f"upstream_groups: user '{pokmas}' may not link case {upstream['id']}: "
+        "it is outside their region scope"
+    )
+    after = (groups.app.cases.show(case["id"]), groups.app.cases.history(case["id"]))
+    assert after == before
+    assert groups.app.cases.show(upstream["id"])["links"]["incoming"] == []
+
+
+def linked_across_rts(groups: Groups, world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A downstream case linked to an upstream one of another RT, by a pokmas user holding
+    both RTs; returns (upstream, downstream)."""
+    upstream_group, downstream_group = groups_in_two_rts(world)
+    upstream = groups.propose(upstream_group)
+    both = "pokmas@two_rts"
+    rts = [world.ancestor(g, "rt") for g in (upstream_group, downstream_group)]
+    groups.app.users.add(both, "pokmas", rts)
+    case = groups.start(downstream_group)
+    values = {
+        "group_name": "Kelompok hilir",
+        "members_count": "12",
+        "stage": "hilir",
+        "commodity": "abon",
+        "rab_lines": STIMULUS_RAB,
+        "upstream_groups": json.dumps([upstream["id"]]),
+    }
+    downstream = groups.fire(case, "submit_proposal", both, values, business_plan="rencana")
+    return upstream, downstream
+
+
+def test_a_linked_case_outside_the_viewers_scope_is_shown_by_number_only(
+    groups: Groups, world: World
+) -> None:
+    upstream, downstream = linked_across_rts(groups, world)
+    local = groups.pokmas(downstream["subject"])
+    [link] = groups.app.cases.show(downstream["id"], viewer=local)["links"]["outgoing"]
+    assert link == {
+        "field": "upstream_groups",
+        "link": "processes_products_of",
+        "case_id": upstream["id"],
+        "program": "rt_mandiri",
+        "subject": None,
+        "state": None,
+        "visible": False,
+    }
+    [back] = groups.app.cases.show(upstream["id"], viewer=groups.pokmas(upstream["subject"]))[
+        "links"
+    ]["incoming"]
+    assert (back["case_id"], back["subject"], back["visible"]) == (downstream["id"], None, False)
+    # a reader whose scope covers both sees everything
+    [full] = groups.app.cases.show(downstream["id"], viewer=groups.city)["links"]["outgoing"]
+    assert (full["subject"], full["state"], full["visible"]) == (
+        upstream["subject"],
+        "proposed",
+        True,
+    )
 
 
 def test_rab_must_equal_the_stimulus(groups: Groups, world: World) -> None:
@@ -189,3 +278,21 @@ def test_revision_and_rejection(groups: Groups, world: World) -> None:
         groups.fire(case, "reject", groups.skpd, {"rejection_reason": "Tidak layak"})["state"]
         == "rejected"
     )
+
+
+def test_the_case_page_shows_no_more_of_a_linked_case_than_the_viewer_may_see(
+    groups: Groups, world: World
+) -> None:
+    from admin import create_app
+
+    upstream, downstream = linked_across_rts(groups, world)
+    local = groups.pokmas(downstream["subject"])
+    groups.app.users.set_password(local, "rahasia-panjang-1")
+    client = create_app(groups.app, {"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    signed_in = client.post("/login", data={"name": local, "password": "rahasia-panjang-1"})
+    assert signed_in.status_code == 302
+    page = client.get(f"/cases/{downstream['id']}").get_data(as_text=True)
+    assert f"Kasus {upstream['id']}" in page and "di luar wilayah Anda" in page
+    assert upstream["subject"] not in page
+    assert f'href="/cases/{upstream["id"]}"' not in page
+    assert client.get(f"/cases/{upstream['id']}").status_code == 403
