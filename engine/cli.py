@@ -20,6 +20,7 @@ import click
 import engine.cli_export  # noqa: F401 (adds export, bundle and check-bundle to `audit`)
 from engine.cli_audit import audit
 from engine.cli_base import RukunGroup, emit, fail, json_option, parse_pairs, rukun_app
+from engine.cli_documents import documents
 from engine.cli_oversight import oversight
 from engine.cli_workflow import validate, workflow
 from engine.errors import InvalidData, TransitionRefused
@@ -73,6 +74,7 @@ def db_grant_app_role(role: str, as_json: bool) -> None:
 main.add_command(validate)
 main.add_command(workflow)
 main.add_command(audit)
+main.add_command(documents)
 
 
 # --------------------------------------------------------------------------- region

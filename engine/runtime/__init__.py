@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from engine.runtime.cases import Cases
 from engine.runtime.context import Context
 from engine.runtime.definitions import Definitions
+from engine.runtime.documents import Documents
 from engine.runtime.regions import Regions
 from engine.runtime.reports import Reports
 from engine.runtime.users import Users
@@ -40,6 +41,7 @@ class Rukun:
         self.regions = Regions(self.context)
         self.users = Users(self.context)
         self.cases = Cases(self.context)
+        self.documents = Documents(self.context)
         self.reports = Reports(self.context)
 
     @cached_property

@@ -36,6 +36,7 @@ from engine.runtime.history import append_record, effects
 from engine.runtime.ledger import LedgerState
 from engine.store.chain import format_time
 from engine.store.db import write_session
+from engine.store.documents import Pending
 from engine.store.models import (
     Case,
     CaseLink,
@@ -131,12 +132,17 @@ class Cases(CaseQueries):
             changed[name] = targets
         return changed
 
-    def _store_documents(
+    def _check_documents(
         self, session: Session, attachments: Mapping[str, Path], actor: str
-    ) -> dict[str, Any]:
-        stored: dict[str, Any] = {}
+    ) -> tuple[dict[str, Any], list[Pending]]:
+        """Check each attached file and add its ``documents`` row to the transaction; the
+        files themselves are written by :meth:`_write_documents` once nothing can refuse
+        the transition, so a refused attempt leaves no file behind."""
+        checked: dict[str, Any] = {}
+        pending: list[Pending] = []
         for name, path in attachments.items():
-            file = self.context.documents.put_file(Path(path))
+            document = self.context.documents.check_file(Path(path))
+            file = document.file
             if session.get(Document, file.sha256) is None:
                 session.add(
                     Document(
@@ -147,8 +153,16 @@ class Cases(CaseQueries):
                         created_by=actor,
                     )
                 )
-            stored[name] = file.to_json()
-        return stored
+            checked[name] = file.to_json()
+            pending.append(document)
+        return checked, pending
+
+    def _write_documents(self, pending: Sequence[Pending]) -> None:
+        """Store the checked files, just before the transaction commits. Should the commit
+        still fail (or the process die before it), a file no record names may stay behind:
+        ``rukun documents gc`` removes it; no record ever names a file not yet written."""
+        for document in pending:
+            self.context.documents.write(document)
 
     def start(
         self,
@@ -174,7 +188,8 @@ class Cases(CaseQueries):
             starters = starter_roles(definition)
             role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
             raw = dict(values or {})
-            raw.update(self._store_documents(session, attachments or {}, actor.name))
+            checked, pending = self._check_documents(session, attachments or {}, actor.name)
+            raw.update(checked)
             data = clean(definition, definition.start_form, raw)
             now = utcnow()
             case = Case(
@@ -211,6 +226,7 @@ class Cases(CaseQueries):
                 effects=effects(case, links=links, start=True),
             )
             session.flush()
+            self._write_documents(pending)
             result = self._view(session, case, definition, actor, LedgerState())
             history = record_json(record)
         signals.send(signals.case_started, program, case=result, record=history, actor=actor.name)
@@ -338,7 +354,8 @@ class Cases(CaseQueries):
         if unexpected:
             raise InvalidData(f"not part of this form: {', '.join(unexpected)}")
         raw = dict(values)
-        raw.update(self._store_documents(session, attachments, actor.name))
+        checked, pending = self._check_documents(session, attachments, actor.name)
+        raw.update(checked)
         payload = clean(definition, transition.form, raw)
         data = {**case.data, **payload}
         links = self._update_links(session, case, definition, payload, actor)
@@ -380,6 +397,7 @@ class Cases(CaseQueries):
         )
         session.add_all(LedgerEntry(case_id=case.id, seq=record.seq, **e) for e in entries)
         session.flush()
+        self._write_documents(pending)
         view = self._view(session, case, definition, actor, after)
         return view, record_json(record), case.program
 
