@@ -269,8 +269,7 @@ def test_a_vote_count_past_the_sandbox_bound_refuses_the_transition_saying_why(
     [failed] = refused(scenario, case, "submit_proposal", role, values, documents)
     assert failed["guard"] == "expr"
     assert failed["message"]["en"] == (
-        "Guard 'expr' could not be checked "
-        "(error: a number in the expression grew past 2**128)"
+        "Guard 'expr' could not be checked (error: a number in the expression grew past 2**128)"
     )
 
 
