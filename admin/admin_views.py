@@ -1,4 +1,5 @@
-"""Admin-only screens: users and their role grants, regions (definitions: the studio).
+"""Admin-only screens: users and their role grants, regions, the sign-in log (definitions:
+the studio).
 
 They read and write only through the engine (``engine().users``, ``.regions``,
 ``.definitions``), so the engine's checks apply (role level against region level, password
@@ -19,9 +20,11 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from admin.auth import current_language, engine
+from admin.parameters import int_arg
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.language.roles import BUILTIN_ROLES, LEVELS
 from engine.runtime.regions import RegionRow
+from engine.runtime.sign_in import OUTCOMES
 from engine.runtime.users import generate_password
 
 #: The refusals an admin can fix by changing the input; shown on the page, never a traceback.
@@ -248,3 +251,37 @@ class RegionsView(AdminOnly, BaseView):
             "success",
         )
         return redirect(url_for(".index"))
+
+
+class SignInsView(AdminOnly, BaseView):
+    """The sign-in log, newest first: filter by name and outcome, page back in time."""
+
+    @expose("/")
+    def index(self) -> Any:
+        filters = {
+            "name": request.args.get("name", "").strip(),
+            "outcome": request.args.get("outcome", "").strip(),
+        }
+        before = int_arg("before")
+        rows: list[dict[str, Any]] = []
+        filter_error = None
+        try:
+            rows = engine().sign_in_log.list(
+                current_user.name,
+                name=filters["name"] or None,
+                outcome=filters["outcome"] or None,
+                before=before,
+                limit=PAGE_SIZE + 1,
+            )
+        except InvalidData as refused:
+            filter_error = refused.message
+        return self.render(
+            "rukun/admin_sign_ins.html",
+            attempts=rows[:PAGE_SIZE],
+            more=len(rows) > PAGE_SIZE,
+            before=before,
+            filters=filters,
+            kept={key: value for key, value in filters.items() if value},
+            outcomes=OUTCOMES,
+            filter_error=filter_error,
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +11,9 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from admin import admin_views, audit_views, auth, studio_views, views
+from admin import admin_views, audit_views, auth, parameters, security, studio_views, views
 from admin.formatting import register_filters
+from admin.secret_key import secret_key
 from engine.errors import RukunError
 from engine.runtime import Rukun
 
@@ -24,24 +23,28 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None) -> Flask:
-    """A Flask app for ``rukun`` (default: from RUKUN_* settings).
+    """A Flask app for ``rukun`` (default: from RUKUN_* settings); ``config`` overrides.
 
-    ``RUKUN_SECRET_KEY`` signs sessions; without it a random key is made per process (fine
-    for the demo: sessions end when the server stops).
+    Sessions are signed with ``RUKUN_SECRET_KEY`` or else the installation's key file, so
+    every worker process and restart accepts them (:mod:`admin.secret_key`); cookies,
+    idle sign-out and headers follow the settings (:mod:`admin.security`).
     """
+    rukun = rukun or Rukun()
+    config = config or {}
+    settings = rukun.context.settings
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=os.environ.get("RUKUN_SECRET_KEY") or secrets.token_hex(32),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,
+        SECRET_KEY=config.get("SECRET_KEY") or secret_key(settings),
         BABEL_DEFAULT_LOCALE="id",
         BABEL_DEFAULT_TIMEZONE="Asia/Makassar",
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        **security.session_config(settings),
     )
-    app.config.update(config or {})
-    app.extensions["rukun"] = rukun or Rukun()
+    app.config.update(config)
+    app.extensions["rukun"] = rukun
+    security.init_app(app)
+    parameters.init_app(app)
     CSRFProtect(app)
     Babel(app, locale_selector=auth.current_language)
     auth.init_app(app)
@@ -62,8 +65,9 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     for view, endpoint, name in (
         (admin_views.UsersView, "admin_users", lazy_gettext("Pengguna dan peran")),
         (admin_views.RegionsView, "admin_regions", lazy_gettext("Wilayah")),
+        (admin_views.SignInsView, "admin_sign_ins", lazy_gettext("Riwayat masuk")),
     ):
-        url = "/admin/" + endpoint.removeprefix("admin_")
+        url = "/admin/" + endpoint.removeprefix("admin_").replace("_", "-")
         admin.add_view(view(name=name, category=category, endpoint=endpoint, url=url))
     _error_pages(app)
     return app

@@ -31,42 +31,33 @@ from flask_login import current_user
 from admin.admin_views import AdminOnly
 from admin.auth import current_language, engine
 from admin.documents import send_document
+from admin.parameters import int_arg
 from engine.audit import charts
 from engine.audit.export import Exporter
 from engine.audit.service import AUDIT_ROLES
 from engine.audit.statistics import OVERSIGHT_ROLES, Oversight, table_csv
 from engine.audit.vocabulary import TABLES
-from engine.errors import InvalidData, NotFound
+from engine.errors import InvalidQuery, NotFound
 
 #: Everyone who may open the audit screens: auditors, program officers, admins, and the
 #: city-level roles that read the oversight statistics.
 SCREEN_ROLES = tuple(dict.fromkeys((*AUDIT_ROLES, *OVERSIGHT_ROLES)))
 SEARCH_LIMIT = 50
-#: Divergences a replay finds and verification does not look for: guards evaluated again,
-#: roles against the grant log, transitions against the pinned definition.
 #: Charts are pygal SVG with their own inline style and no script.
-SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 EXPORT_TYPES = {
     "csv": "text/csv",
     "jsonl": "application/x-ndjson",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+#: Divergences a replay finds and verification does not look for: guards evaluated again,
+#: roles against the grant log, transitions against the pinned definition.
 REPLAY_ONLY = ("guards", "role", "trigger", "dest", "definition")
 
 
 class AuditReaders(AdminOnly):
     def is_accessible(self) -> bool:
         return bool(current_user.is_authenticated and set(SCREEN_ROLES) & current_user.roles)
-
-
-def _int(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidData(gettext("%(name)s harus berupa angka", name=name)) from None
 
 
 def _programs() -> list[str]:
@@ -84,7 +75,7 @@ class AuditView(AuditReaders, BaseView):
         }
         page = rukun.cases.page(
             program=filters["program"] or None,
-            year=_int("year"),
+            year=int_arg("year"),
             search=filters["q"] or None,
             viewer=current_user.name,
             limit=SEARCH_LIMIT,
@@ -105,7 +96,7 @@ class AuditView(AuditReaders, BaseView):
     def case(self, case_id: int) -> Any:
         rukun = engine()
         history = rukun.cases.history(case_id, current_user.name)
-        step = _int("step") or len(history)
+        step = int_arg("step") or len(history)
         step = min(max(step, 1), len(history)) if history else 0
         at = dt.datetime.fromisoformat(history[step - 1]["at"]) if step < len(history) else None
         replay = rukun.audit.replay(case_id, at, current_user.name)
@@ -133,7 +124,7 @@ class AuditView(AuditReaders, BaseView):
         known = {d["sha256"]: d for d in _documents(history)}
         if sha256 not in known:
             abort(404)
-        return send_document(sha256, known[sha256]["filename"], "application/octet-stream", True)
+        return send_document(sha256, known[sha256]["filename"], "application/octet-stream")
 
     @expose("/verify")
     def verify(self) -> Any:
@@ -188,9 +179,9 @@ class AuditView(AuditReaders, BaseView):
         JSON Lines, CSV or Excel; personal data masked unless the reader's role may see it."""
         fmt = request.args.get("format", "csv")
         if fmt not in EXPORT_TYPES:
-            raise InvalidData(gettext("Format ekspor tidak dikenal: %(format)s", format=fmt))
+            raise InvalidQuery(gettext("Format ekspor tidak dikenal: %(format)s", format=fmt))
         program = request.args.get("program") or None
-        year = _int("year")
+        year = int_arg("year")
         # streamed to disk, then sent from there; send_file closes (and so deletes) it
         spool = tempfile.TemporaryFile()  # noqa: SIM115
         Exporter(engine().context).export(
@@ -236,7 +227,7 @@ class AuditView(AuditReaders, BaseView):
         return Oversight(engine().context).figures(
             current_user.name,
             program,
-            year=_int("year"),
+            year=int_arg("year"),
             region=request.args.get("region") or None,
         )
 
@@ -255,13 +246,14 @@ class AuditView(AuditReaders, BaseView):
 
     @expose("/statistics/<chart>.svg")
     def chart(self, chart: str) -> Any:
+        """A chart as SVG for an <img>: pygal's styles are inline, nothing else may load."""
         if chart not in charts.CHART_TABLES:
             abort(404)
         svg = getattr(charts, chart)(self._figures(), current_language())
         return Response(
             svg,
             mimetype="image/svg+xml",
-            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+            headers={"Content-Security-Policy": SVG_POLICY},
         )
 
     @expose("/statistics.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import (
@@ -90,7 +91,24 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         name = form.name.data.strip() if form.name.data else ""
-        if engine().users.check_password(name, form.password.data or ""):
+        result = engine().sign_in.attempt(
+            name,
+            form.password.data or "",
+            request.remote_addr,
+            user_agent=request.user_agent.string,
+        )
+        if result.throttled:
+            minutes = math.ceil(result.retry_after / 60)
+            flash(
+                gettext(
+                    "Terlalu banyak percobaan gagal. Coba lagi dalam %(minutes)s menit.",
+                    minutes=minutes,
+                ),
+                "error",
+            )
+            page = render_template("rukun/login.html", form=form)
+            return page, 429, {"Retry-After": str(result.retry_after)}
+        if result.ok:
             signed_in = operator(name)
             if signed_in is not None:
                 login_user(signed_in)

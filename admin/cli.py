@@ -16,6 +16,10 @@ def serve(host: str, port: int, threads: int) -> None:
     """Serve the operator UI on RUKUN_DATABASE_URL (run `rukun db upgrade` first).
 
     For several processes use gunicorn: `gunicorn -w 4 -b 0.0.0.0:8000 admin.wsgi:app`.
+    Sessions are signed with RUKUN_SECRET_KEY or else the key file (RUKUN_SECRET_KEY_FILE,
+    default rukun-secret-key next to the SQLite file or in RUKUN_STORAGE), made once with
+    mode 0600: every worker and restart shares it. Behind an HTTPS proxy set
+    RUKUN_PROXY_COUNT=1 and RUKUN_SECURE_COOKIES=1 (docs/deploy.md).
     """
     from waitress import serve as run_server
 
@@ -23,5 +27,6 @@ def serve(host: str, port: int, threads: int) -> None:
 
     rukun = Rukun()
     rukun.check_schema()
+    app = create_app(rukun)  # reads or makes the key file: refusals come before "Rukun on"
     click.echo(f"Rukun on http://{host}:{port}/ (Ctrl+C stops it)")
-    run_server(create_app(rukun), host=host, port=port, threads=threads)
+    run_server(app, host=host, port=port, threads=threads)

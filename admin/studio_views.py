@@ -27,6 +27,7 @@ from flask_login import current_user
 
 from admin.admin_views import AdminOnly
 from admin.auth import current_language, engine
+from admin.parameters import int_arg
 from admin.studio_forms import edit_from_form
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, DefinitionError, InvalidData, NotFound
@@ -336,7 +337,7 @@ class StudioView(StudioOnly, BaseView):
         studio = engine().studio
         draft = studio.drafts.get(draft_id, current_user.name)
         versions = studio.program(draft["program"], current_user.name)["versions"]
-        against = request.args.get("against", type=int) or next(
+        against = int_arg("against") or next(
             (v["version"] for v in versions if v["status"] == "published"), None
         )
         old = engine().definitions.get(draft["program"], against)[0].source
@@ -363,7 +364,7 @@ class StudioView(StudioOnly, BaseView):
         studio = engine().studio
         draft = studio.drafts.get(draft_id, current_user.name)
         check = studio.check(draft["source"], _source_name(draft))
-        rows = max(STEP_ROWS, min(request.values.get("rows", type=int) or 0, MAX_STEP_ROWS))
+        rows = max(STEP_ROWS, min(int_arg("rows", source=request.values) or 0, MAX_STEP_ROWS))
         form = request.form
         results: list[dict[str, Any]] | None = None
         error = None
@@ -425,7 +426,7 @@ class StudioView(StudioOnly, BaseView):
     def migrate(self, program: str) -> Any:
         studio = engine().studio
         overview = studio.program(program, current_user.name)
-        to_version = request.values.get("to", type=int) or overview["published_version"]
+        to_version = int_arg("to", source=request.values) or overview["published_version"]
         choices = studio.migration_choices(program, to_version, current_user.name)
         form = request.form
         plan = None

@@ -32,6 +32,7 @@ from admin.audit_views import SCREEN_ROLES
 from admin.auth import engine
 from admin.documents import send_document
 from admin.forms import form_values, guard_title, option_view
+from admin.parameters import int_arg
 from engine.diagram import render_svg, workflow_graph
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.language import Definition
@@ -77,7 +78,7 @@ class CasesView(SignedIn, BaseView):
         filters = _list_filters()
         sort = request.args.get("sort") or DEFAULT_SORT
         cursor = request.args.get("cursor") or None
-        after = request.args.get("after", type=int)
+        after = int_arg("after")
         page = engine().cases.page(
             **filters,
             overdue=bool(request.args.get("overdue")),
@@ -122,16 +123,21 @@ class CasesView(SignedIn, BaseView):
         lang = _lang()
         rukun = engine()
 
+        def page(cursor: str | None) -> Any:
+            return rukun.cases.page(
+                **filters, overdue=overdue, viewer=viewer, limit=500, sort=sort, cursor=cursor
+            )
+
+        # the first page before the response starts: a refused filter is still an error page
+        first = page(None)
+
         def rows() -> Iterator[str]:
             out = io.StringIO()
             writer = csv.writer(out)
             writer.writerow(EXPORT_COLUMNS)
-            cursor = None
+            current = first
             while True:
-                page = rukun.cases.page(
-                    **filters, overdue=overdue, viewer=viewer, limit=500, sort=sort, cursor=cursor
-                )
-                for case in page.rows:
+                for case in current.rows:
                     writer.writerow(
                         [
                             case["id"],
@@ -150,9 +156,9 @@ class CasesView(SignedIn, BaseView):
                 yield out.getvalue()
                 out.seek(0)
                 out.truncate()
-                if page.next_cursor is None:
+                if current.next_cursor is None:
                     return
-                cursor = page.next_cursor
+                current = page(current.next_cursor)
 
         stamp = dt.date.today().isoformat()
         return Response(
@@ -316,9 +322,7 @@ class CasesView(SignedIn, BaseView):
         if not documents:
             abort(404)
         document = documents[0]
-        return send_document(
-            sha256, document.get("filename"), document.get("media_type") or None, False
-        )
+        return send_document(sha256, document.get("filename"), document.get("media_type"))
 
 
 def _role_title(definition: Definition, role: str) -> str:
@@ -347,7 +351,7 @@ def _list_filters() -> dict[str, Any]:
     return {
         "program": request.args.get("program") or None,
         "state": request.args.get("state") or None,
-        "year": request.args.get("year", type=int),
+        "year": int_arg("year"),
         "region": request.args.get("region") or None,
         "search": request.args.get("q") or None,
     }

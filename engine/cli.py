@@ -19,6 +19,7 @@ import click
 
 import engine.cli_export  # noqa: F401 (adds export, bundle and check-bundle to `audit`)
 from engine.cli_audit import audit
+from engine.cli_backup import db_backup, db_restore
 from engine.cli_base import RukunGroup, emit, fail, json_option, parse_pairs, rukun_app
 from engine.cli_documents import documents
 from engine.cli_oversight import oversight
@@ -45,7 +46,7 @@ def main() -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema management."""
+    """Database schema management, backups and restores."""
 
 
 @db.command("upgrade")
@@ -69,6 +70,10 @@ def db_grant_app_role(role: str, as_json: bool) -> None:
 
     statements = grant_app_role(rukun_app().engine, role)
     emit({"role": role, "statements": statements}, as_json, lambda: statements)
+
+
+db.add_command(db_backup)
+db.add_command(db_restore)
 
 
 main.add_command(validate)
@@ -265,6 +270,28 @@ def user_list(as_json: bool) -> None:
             + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in u["grants"])
             + ("" if u["active"] else " (inactive)")
             for u in rows
+        ],
+    )
+
+
+@user.command("sign-ins")
+@click.option("--as", "viewer", required=True, metavar="USER", help="The admin reading the log.")
+@click.option("--name", default=None, help="Only attempts whose user name contains this.")
+@click.option(
+    "--outcome", type=click.Choice(["ok", "failed", "throttled"]), default=None, help="Only these."
+)
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many.")
+@json_option
+def user_sign_ins(
+    viewer: str, name: str | None, outcome: str | None, limit: int, as_json: bool
+) -> None:
+    """The sign-in log, newest first: time (UTC), name as typed, client address, outcome."""
+    rows = rukun_app().sign_in_log.list(viewer, name=name, outcome=outcome, limit=limit)
+    emit(
+        rows,
+        as_json,
+        lambda: [
+            f"{r['at']}  {r['outcome']:<9}  {r['name']:<20}  {r['address'] or '-'}" for r in rows
         ],
     )
 

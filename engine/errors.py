@@ -69,6 +69,14 @@ class InvalidData(RukunError):
         return {"kind": self.kind, "message": self.message, "errors": self.errors}
 
 
+class InvalidQuery(InvalidData):
+    """A request's own parameter is malformed (a page cursor, a sort, a filter value): the
+    request cannot be answered as asked, so the web answers 400, not 422."""
+
+    kind = "invalid_query"
+    http_status = 400
+
+
 class TransitionRefused(RukunError):
     """At least one guard did not hold; the case and its history are unchanged."""
 

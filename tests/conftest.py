@@ -32,6 +32,13 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
+def only_on(name: str) -> pytest.MarkDecorator:
+    """Run a test on one backend only: for what only that database has (pg_dump, roles),
+    where the other backend would merely repeat the test. No run at all when that backend
+    is not configured (CI configures both)."""
+    return pytest.mark.parametrize("backend", [b for b in backends() if b == name], indirect=True)
+
+
 def _in_schema(url: str, schema: str) -> str:
     return (
         make_url(url)

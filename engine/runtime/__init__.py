@@ -13,6 +13,8 @@ from engine.runtime.definitions import Definitions
 from engine.runtime.documents import Documents
 from engine.runtime.regions import Regions
 from engine.runtime.reports import Reports
+from engine.runtime.sign_in import SignIn
+from engine.runtime.sign_in_log import SignInLog
 from engine.runtime.users import Users
 from engine.settings import Settings
 from engine.store.db import check_current, make_engine, make_sessionmaker, upgrade
@@ -40,6 +42,8 @@ class Rukun:
         self.definitions = Definitions(self.context)
         self.regions = Regions(self.context)
         self.users = Users(self.context)
+        self.sign_in = SignIn(self.context, self.users)
+        self.sign_in_log = SignInLog(self.context)
         self.cases = Cases(self.context)
         self.documents = Documents(self.context)
         self.reports = Reports(self.context)

@@ -298,7 +298,9 @@ class CaseQueries:
         dialect = self.dialect
         with self.context.sessions() as session:
             actor = self.context.actor(session, viewer)
-            start = queries.Cursor.decode(cursor, queries.INBOX) if cursor else None
+            # the inbox's segments have the same sort keys at any time: check against now's
+            shape = queries.inbox_segments(now or utcnow())
+            start = queries.Cursor.decode(cursor, queries.INBOX, shape) if cursor else None
             now = (start.now if start else None) or now or utcnow()
             versions = queries.published_and_running(session)
             definitions = [(v.id, self.context.definition(v)) for v in versions]
@@ -322,9 +324,11 @@ class CaseQueries:
         """Where a page of the case list starts: the cursor, or after the case ``after_id``
         in this order (its sort value looked up once)."""
         if cursor:
-            return queries.Cursor.decode(cursor, order)
+            return queries.Cursor.decode(cursor, order, segments)
         if not after_id:
             return None
+        if not queries.ID_MIN <= after_id <= queries.ID_MAX:
+            raise NotFound(f"no case {after_id}")
         if len(segments) == 1 and segments[0].key is None:  # by id: no lookup needed
             return queries.Cursor(order, 0, None, after_id)
         case = session.get(Case, after_id)

@@ -107,6 +107,8 @@ def field_for(spec: FieldSpec, required: bool) -> fields.Field:
         ]
         if required:
             checks.append(validate.Regexp(r"\s*\S", error="Must not be blank."))
+        # PostgreSQL cannot store NUL in text or JSON: refused here on every database alike
+        checks.append(validate.Regexp(r"[^\x00]*\Z", error="Must not contain NUL characters."))
         return fields.String(validate=checks, **options)
     if spec.type == "integer":
         return fields.Integer(strict=False, validate=[rng] if rng else [], **options)

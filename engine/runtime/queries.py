@@ -18,10 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer, raiseload
 
-from engine.errors import InvalidData
+from engine.errors import InvalidQuery
 from engine.language import Definition
 from engine.runtime.access import Actor
 from engine.store.models import Case, DefinitionVersion, Region
@@ -79,41 +79,100 @@ class Cursor:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str, order: str) -> Cursor:
-        """The cursor in ``text``; :class:`InvalidData` unless it is one of ``order``'s."""
+    def decode(cls, text: str, order: str, segments: Sequence[Segment]) -> Cursor:
+        """The cursor in ``text``, checked against ``order`` and its ``segments``: the
+        segment exists, the id is a case id and the value has the type its sort column
+        holds. Cursors are not signed (the engine keeps no secret, and a forged one only
+        starts a page elsewhere in what the reader may see anyway), so a hand-made one must
+        be refused here rather than reach the database as something else. Raises
+        :class:`InvalidQuery` saying what is wrong."""
+        if len(text) > MAX_CURSOR_CHARS:
+            raise InvalidQuery(f"invalid page cursor: longer than {MAX_CURSOR_CHARS} characters")
         try:
             raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            name, segment, value, case_id, now = raw
-            cursor = cls(name, segment, _decode_value(value), case_id, _decode_value(now))
-        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
-            raise InvalidData(f"invalid page cursor {text!r}") from exc
-        if not isinstance(cursor.segment, int) or not isinstance(cursor.id, int):
-            raise InvalidData(f"invalid page cursor {text!r}")
-        if cursor.now is not None and not isinstance(cursor.now, dt.datetime):
-            raise InvalidData(f"invalid page cursor {text!r}")
-        if cursor.order != order:
-            raise InvalidData(f"the page cursor is for the order '{cursor.order}', not '{order}'")
-        return cursor
+        except (ValueError, binascii.Error) as exc:
+            raise InvalidQuery(
+                f"invalid page cursor {_shown(text)}: not one this list made"
+            ) from exc
+        if not isinstance(raw, list) or len(raw) != 5:
+            raise InvalidQuery(f"invalid page cursor {_shown(text)}: not one this list made")
+        name, segment, value, case_id, now = raw
+        if name != order:
+            shown = _clip(name) if isinstance(name, str) else "?"
+            raise InvalidQuery(f"the page cursor is for the order '{shown}', not '{order}'")
+        if not _is_int(segment) or not 0 <= segment < len(segments):
+            raise InvalidQuery("invalid page cursor: no such part of the ordering")
+        if not _is_int(case_id) or not ID_MIN <= case_id <= ID_MAX:
+            raise InvalidQuery("invalid page cursor: the case id is not a case id")
+        key = segments[segment].key
+        if key is None and value is not None:
+            raise InvalidQuery("invalid page cursor: this part of the ordering has no sort value")
+        return cls(
+            order,
+            segment,
+            None if key is None else _typed(value, key),
+            case_id,
+            None if now is None else _moment(now),
+        )
+
+
+#: Cursors this module makes are well under this; a longer one is not one of them.
+MAX_CURSOR_CHARS = 1000
+#: Case ids and other integer columns (``INTEGER`` on PostgreSQL: 32 bits).
+ID_MIN, ID_MAX = -(2**31), 2**31 - 1
 
 
 def _encode_value(value: Any) -> Any:
     return {"t": value.isoformat()} if isinstance(value, dt.datetime) else value
 
 
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return dt.datetime.fromisoformat(value["t"])
-    if value is None or isinstance(value, str | int):
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _shown(text: str) -> str:
+    return repr(_clip(text))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _typed(value: Any, column: InstrumentedAttribute[Any]) -> Any:
+    """``value`` as the sort column ``column`` holds it; :class:`InvalidQuery` otherwise."""
+    sql_type = column.type
+    expected = (sql_type.impl if isinstance(sql_type, TypeDecorator) else sql_type).python_type
+    if expected is dt.datetime:
+        return _moment(value)
+    if expected is int and _is_int(value) and ID_MIN <= value <= ID_MAX:
         return value
-    raise ValueError(f"unexpected cursor value {value!r}")
+    if expected is str and isinstance(value, str) and "\x00" not in value:
+        length = getattr(column.type, "length", None)
+        if length is None or len(value) <= length:
+            return value
+    raise InvalidQuery(f"invalid page cursor: its {column.key} value is not one a case can have")
+
+
+def _moment(value: Any) -> dt.datetime:
+    """A cursor's time: ``{"t": ISO 8601 with a zone}``."""
+    if isinstance(value, dict) and set(value) == {"t"} and isinstance(value["t"], str):
+        try:
+            moment = dt.datetime.fromisoformat(value["t"])
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    raise InvalidQuery("invalid page cursor: a time in it is not a time with a zone")
 
 
 def parse_sort(sort: str | None) -> tuple[str, bool]:
-    """``"-updated_at"`` -> ("updated_at", descending); :class:`InvalidData` if unknown."""
+    """``"-updated_at"`` -> ("updated_at", descending); :class:`InvalidQuery` if unknown."""
     sort = (sort or DEFAULT_SORT).strip()
     name = sort.removeprefix("-")
     if name not in SORTS:
-        raise InvalidData(f"cannot sort by '{sort}' (choose from {', '.join(SORTS)}, or -name)")
+        raise InvalidQuery(
+            f"cannot sort by '{_clip(sort)}' (choose from {', '.join(SORTS)}, or -name)"
+        )
     return name, sort.startswith("-")
 
 
@@ -181,7 +240,7 @@ def search_filter(text: str) -> ColumnElement[bool]:
     """A case number, or part of the subject's name, or the start of its code. The subject
     matches are a subquery on the (small) regions table, so cases are read by index."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= ID_MAX:
         return Case.id == int(text)
     subjects = select(Region.code).where(
         Region.name.ilike(f"%{text}%") | Region.code.startswith(text, autoescape=True)
@@ -246,7 +305,7 @@ def page_cases(
     found: list[tuple[Case, int]] = []
     first = cursor.segment if cursor else 0
     if not 0 <= first < len(segments):
-        raise InvalidData("invalid page cursor (no such segment)")
+        raise InvalidQuery("invalid page cursor: no such part of the ordering")
     # the relationships are looked up once per page (page_lookups), not joined per row
     loaded = query.options(raiseload(Case.definition_version), raiseload(Case.subject))
     for index in range(first, len(segments)):
@@ -272,7 +331,7 @@ def _after(segment: Segment, cursor: Cursor) -> ColumnElement[bool]:
     if key is None:
         return Case.id < case_id if segment.descending else Case.id > case_id
     if value is None:
-        raise InvalidData("invalid page cursor (no sort value)")
+        raise InvalidQuery("invalid page cursor: no sort value")
     if segment.descending:
         return and_(key <= value, or_(key < value, Case.id < case_id))
     return and_(key >= value, or_(key > value, Case.id > case_id))

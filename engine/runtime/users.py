@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -189,15 +190,17 @@ class Users:
             return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
     def check_password(self, name: str, password: str) -> bool:
-        """True if the user exists, is active and the password matches."""
+        """True if the user exists, is active and the password matches. An unknown,
+        inactive or password-less user costs one Argon2 verification too (against a dummy
+        hash), so the answer's time does not tell which names exist."""
         with self.context.sessions() as session:
             user = session.scalar(select(User).where(User.name == name))
-            if user is None or not user.active or not user.password_hash:
-                return False
-            try:
-                return _hasher.verify(user.password_hash, password)
-            except VerificationError:
-                return False
+            stored = user.password_hash if user is not None and user.active else None
+        try:
+            matches = _hasher.verify(stored or _dummy_hash(), password)
+        except VerificationError:
+            return False
+        return matches and bool(stored)
 
 
 def _event(
@@ -216,6 +219,13 @@ def _user(session: Session, name: str) -> User:
     if user is None:
         raise NotFound(f"no user '{name}'")
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """An Argon2 hash of a random password, made with the current parameters on first use
+    (not at import: the command line would pay for it on every start)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _check_password(password: str) -> None:

@@ -349,3 +349,24 @@ class AnchorHead(Base):
     case_id: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SignInAttempt(Base):
+    """One attempt to sign in to the UI (appended by the app, never changed): what the
+    throttle counts and what an admin reads to see who tried which name from where."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_user_name_at", "user_name", "at"),
+        Index("ix_sign_in_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The name as typed (cut to 150 characters): unknown names are logged too.
+    user_name: Mapped[str] = mapped_column(String(150))
+    #: The client's address as the app sees it (behind a proxy: as the proxy reports it).
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: ``ok``, ``failed`` or ``throttled`` (refused unchecked: too many failures).
+    outcome: Mapped[str] = mapped_column(String(16))
+    user_agent: Mapped[str | None] = mapped_column(String(200), default=None)

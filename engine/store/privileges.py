@@ -1,8 +1,9 @@
 """The least privileges the application needs on PostgreSQL: the migration role owns the
 tables; the role the app signs in with may read everything, write the projections, and
 only append to the tables that are evidence (history, ledger, grant log, anchors, the
-definitions log). It holds no UPDATE, DELETE or TRUNCATE there, so even a compromised app
-server cannot rewrite the past; the triggers stop the owner too, until it drops them."""
+definitions log) and the sign-in log. It holds no UPDATE, DELETE or TRUNCATE there, so
+even a compromised app server cannot rewrite the past; on the evidence tables the triggers
+stop the owner too, until it drops them."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ APPEND_ONLY_TABLES = (
     "definition_events",
     "draft_revisions",
 )
+#: Logs the app only appends to, without triggers: the owner may prune old rows.
+APP_APPEND_ONLY_LOGS = ("sign_in_attempts",)
 
 
 def app_role_statements(role: str, schema: str) -> list[str]:
@@ -38,7 +41,7 @@ def app_role_statements(role: str, schema: str) -> list[str]:
     for table in Base.metadata.sorted_tables:
         rights = (
             "SELECT, INSERT"
-            if table.name in APPEND_ONLY_TABLES
+            if table.name in APPEND_ONLY_TABLES or table.name in APP_APPEND_ONLY_LOGS
             else "SELECT, INSERT, UPDATE, DELETE"
         )
         statements.append(f"GRANT {rights} ON {schema}.{table.name} TO {role}")

@@ -21,6 +21,7 @@ from admin import create_app
 from engine.language.roles import BUILTIN_ROLES
 from tests.builders import PROBEBAYA_FILE, ROOT, Scenario, probebaya_revised
 from tests.integration.test_admin import PASSWORD, csrf, kelurahan_of, login, user_with_password
+from tests.integration.test_hardening_http import security_header_problems
 
 ADMIN = "web_admin"
 PROBEBAYA_TEXT = PROBEBAYA_FILE.read_text(encoding="utf-8")
@@ -447,6 +448,12 @@ MATRIX: tuple[Check, ...] = (
     Check("/admin/users/", "GET", lambda p: "/admin/users/", only(("admin",), 200)),
     Check("/admin/regions/", "GET", lambda p: "/admin/regions/", only(("admin",), 200)),
     Check(
+        "/admin/sign-ins/",
+        "GET",
+        lambda p: f"/admin/sign-ins/?name={MARKER_USER}&outcome=failed",
+        only(("admin",), 200),
+    ),
+    Check(
         "/cases/<int:case_id>/check/<trigger>",
         "POST",
         lambda p: f"/cases/{p.case_a}/check/verify",
@@ -808,6 +815,7 @@ def test_role_matrix_over_every_screen_and_action(
     present = _rules(web)
     before = {u["name"]: u for u in scenario.app.users.list()}
     outcomes = []
+    lax_headers = []  # every response, refusals and redirects too, carries the headers
     for check in MATRIX:
         if (check.rule, check.method) not in present:
             continue  # a screen another change has not brought in yet
@@ -823,6 +831,7 @@ def test_role_matrix_over_every_screen_and_action(
             )
         expected = check.expect(role)
         outcomes.append((check.method, url, response.status_code, expected))
+        lax_headers += [(url, problem) for problem in security_header_problems(response)]
         if response.status_code != expected:
             continue
         body = response.get_data().decode("utf-8", "replace")  # downloads are binary
@@ -831,6 +840,7 @@ def test_role_matrix_over_every_screen_and_action(
         if role == ANONYMOUS and expected == 302 and url != "/language/en":
             assert "/login" in response.headers["Location"], url
     assert [o for o in outcomes if o[2] != o[3]] == []
+    assert lax_headers == []
     if role != "admin":  # every admin action was refused: nothing changed
         assert {u["name"]: u for u in scenario.app.users.list()} == before
         assert f"{places.rw}.200" not in {

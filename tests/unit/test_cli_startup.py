@@ -1,12 +1,19 @@
 """`rukun` starts without importing what only some commands need: the audit's exports,
-bundles, statistics and charts (XlsxWriter, pygal) load when those commands run."""
+bundles, statistics and charts (XlsxWriter, pygal), and backups, load when those commands
+run."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-LATE = ("engine.audit.export", "engine.audit.bundle", "engine.audit.statistics", "xlsxwriter")
+LATE = (
+    "engine.audit.export",
+    "engine.audit.bundle",
+    "engine.audit.statistics",
+    "engine.store.backup",
+    "xlsxwriter",
+)
 
 
 def test_the_command_line_imports_the_audit_work_only_when_it_runs() -> None:

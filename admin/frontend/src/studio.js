@@ -19,6 +19,13 @@ import { EditorView } from "@codemirror/view";
 /** Pause after the last keystroke before the text is checked. */
 const CHECK_DELAY_MS = 400;
 
+/**
+ * The page's Content-Security-Policy allows inline <style> only with the response's nonce,
+ * which the page puts on this script's tag: CodeMirror writes its styles into a <style>
+ * element carrying it. Read now, while this script runs (currentScript is null later).
+ */
+const STYLE_NONCE = (document.currentScript && document.currentScript.nonce) || "";
+
 // ---- the check request --------------------------------------------------------------------
 
 /** What a check resolves to when the text changed while it waited for its turn. */
@@ -217,6 +224,7 @@ function startEditor(form) {
         linter(serverLinter(check, panel), { delay: CHECK_DELAY_MS }),
         EditorState.readOnly.of(readOnly),
         EditorView.contentAttributes.of(contentAttributes),
+        EditorView.cspNonce.of(STYLE_NONCE),
         editorTheme(textarea.rows || 28),
         // The form submits the textarea: keep it equal to the editor's text.
         EditorView.updateListener.of((update) => {
