@@ -51,12 +51,19 @@ def _postgres_schema(worker: str) -> str:
     """A fresh, empty schema for this worker."""
     assert POSTGRES_URL is not None
     schema = f"rukun_test_{worker}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
+    as_owner(f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}")
     return schema
+
+
+def as_owner(*statements: str) -> None:
+    """Run ``statements`` on the test database as its owner, each on its own (autocommit:
+    CREATE DATABASE may not run inside a transaction)."""
+    assert POSTGRES_URL is not None
+    owner = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with owner.connect() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    owner.dispose()
 
 
 @pytest.fixture(params=backends())

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from admin import create_app
 from tests.builders import ROOT, Scenario
 
 PASSWORD = "kata-sandi-rahasia"
-
-
-@pytest.fixture
-def web(scenario: Scenario) -> Iterator[Flask]:
-    app = create_app(scenario.app, {"TESTING": True, "SECRET_KEY": "test"})
-    yield app
 
 
 def user_with_password(scenario: Scenario, role: str, region: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,28 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from admin import create_app
 from engine.language.roles import BUILTIN_ROLES
 from tests.builders import PROBEBAYA_FILE, ROOT, Scenario, probebaya_revised
+from tests.integration.conftest import ADMIN
 from tests.integration.test_admin import PASSWORD, csrf, kelurahan_of, login, user_with_password
 from tests.integration.test_hardening_http import security_header_problems
 
-ADMIN = "web_admin"
 PROBEBAYA_TEXT = PROBEBAYA_FILE.read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def web(scenario: Scenario) -> Iterator[Flask]:
-    yield create_app(scenario.app, {"TESTING": True, "SECRET_KEY": "test"})
-
-
-@pytest.fixture
-def admin(web: Flask, scenario: Scenario) -> FlaskClient:
-    """A client signed in as an admin (a user holding only the unscoped admin role)."""
-    scenario.app.users.add(ADMIN, "admin", [], PASSWORD)
-    client = web.test_client()
-    login(client, ADMIN)
-    return client
 
 
 def post(client: FlaskClient, path: str, data: dict[str, object], **kwargs: str) -> TestResponse:

@@ -4,36 +4,19 @@ a clear message, in bounded memory, never a crash."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-LIMIT = "--as=1500000000"  # 1.5 GB of address space for the child
+from tests.limited import run_limited
+
 CHUNK = b"\0" * (16 << 20)
 
 
 def check_limited(bundle: Path) -> subprocess.CompletedProcess[str]:
-    prlimit = shutil.which("prlimit")
-    assert prlimit, "prlimit (util-linux) is needed to bound hostile-input tests"
-    return subprocess.run(
-        [
-            prlimit,
-            LIMIT,
-            sys.executable,
-            "-c",
-            "from engine.cli import main; main()",
-            "audit",
-            "check-bundle",
-            str(bundle),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_limited("from engine.cli import main; main()", "audit", "check-bundle", str(bundle))
 
 
 def bomb(path: Path, member: str, chunks: int, chunk: bytes = CHUNK) -> Path:

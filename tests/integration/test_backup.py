@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from engine.runtime import Rukun
 from engine.settings import Settings
 from engine.store.db import alembic_config
 from tests.builders import PROBEBAYA_PATH, Scenario
-from tests.conftest import POSTGRES_URL, only_on
+from tests.conftest import POSTGRES_URL, as_owner, only_on
 from tests.integration.test_cli import Cli
 
 
@@ -69,15 +68,11 @@ def target(owner_url: str, tmp_path: Path, worker_id: str) -> Iterator[Target]:
         return
     assert POSTGRES_URL is not None
     name = f"{make_url(POSTGRES_URL).database}_restore_{worker_id}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    as_owner(drop, f'CREATE DATABASE "{name}"')
     url = make_url(owner_url).set(database=name).render_as_string(hide_password=False)
     yield Target({"RUKUN_DATABASE_URL": url, "RUKUN_STORAGE": storage})
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    as_owner(drop)
 
 
 @pytest.fixture

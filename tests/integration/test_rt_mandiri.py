@@ -136,6 +136,18 @@ def groups_in_two_rts(world: World) -> tuple[str, str]:
     return first, second
 
 
+def hilir_proposal(upstream: dict[str, Any]) -> dict[str, str]:
+    """A downstream group's proposal, processing the products of ``upstream``."""
+    return {
+        "group_name": "Kelompok hilir",
+        "members_count": "12",
+        "stage": "hilir",
+        "commodity": "abon",
+        "rab_lines": STIMULUS_RAB,
+        "upstream_groups": json.dumps([upstream["id"]]),
+    }
+
+
 def test_a_link_to_a_case_outside_the_users_scope_is_refused(groups: Groups, world: World) -> None:
     upstream_group, downstream_group = groups_in_two_rts(world)
     upstream = groups.propose(upstream_group)
@@ -144,18 +156,7 @@ def test_a_link_to_a_case_outside_the_users_scope_is_refused(groups: Groups, wor
     pokmas = groups.pokmas(downstream_group)  # scoped to the downstream group's RT only
     with pytest.raises(Forbidden) as caught:
         groups.fire(
-            case,
-            "submit_proposal",
-            pokmas,
-            {
-                "group_name": "Kelompok hilir",
-                "members_count": "12",
-                "stage": "hilir",
-                "commodity": "abon",
-                "rab_lines": STIMULUS_RAB,
-                "upstream_groups": json.dumps([upstream["id"]]),
-            },
-            business_plan="rencana",
+            case, "submit_proposal", pokmas, hilir_proposal(upstream), business_plan="rencana"
         )
     assert caught.value.message == (
         f"upstream_groups: user '{pokmas}' may not link case {upstream['id']}: "
@@ -175,15 +176,8 @@ def linked_across_rts(groups: Groups, world: World) -> tuple[dict[str, Any], dic
     rts = [world.ancestor(g, "rt") for g in (upstream_group, downstream_group)]
     groups.app.users.add(both, "pokmas", rts)
     case = groups.start(downstream_group)
-    values = {
-        "group_name": "Kelompok hilir",
-        "members_count": "12",
-        "stage": "hilir",
-        "commodity": "abon",
-        "rab_lines": STIMULUS_RAB,
-        "upstream_groups": json.dumps([upstream["id"]]),
-    }
-    downstream = groups.fire(case, "submit_proposal", both, values, business_plan="rencana")
+    proposal = hilir_proposal(upstream)
+    downstream = groups.fire(case, "submit_proposal", both, proposal, business_plan="rencana")
     return upstream, downstream
 
 

@@ -25,13 +25,13 @@ from engine.settings import Settings
 from engine.store.models import SignInAttempt
 from engine.store.privileges import app_role_statements
 from tests.builders import Scenario
+from tests.integration.conftest import ADMIN
 from tests.integration.test_admin import PASSWORD, csrf, kelurahan_of, login
 from tests.integration.test_cli import Cli
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 ADDRESS = "10.1.2.3"
 OTHER_ADDRESS = "10.9.9.9"
-ADMIN = "log_admin"
 
 
 @dataclass
@@ -59,19 +59,6 @@ def lurah(scenario: Scenario) -> str:
     name = "lurah_masuk"
     scenario.app.users.add(name, "kelurahan", [kelurahan_of(scenario)], PASSWORD)
     return name
-
-
-@pytest.fixture
-def web(scenario: Scenario) -> Flask:
-    return create_app(scenario.app, {"TESTING": True, "SECRET_KEY": "test"})
-
-
-@pytest.fixture
-def admin(web: Flask, scenario: Scenario) -> FlaskClient:
-    scenario.app.users.add(ADMIN, "admin", [], PASSWORD)
-    client = web.test_client()
-    login(client, ADMIN)
-    return client
 
 
 def client_from(web: Flask, address: str = ADDRESS) -> FlaskClient:

@@ -5,30 +5,14 @@ big to draw gets no diagram instead of a long Graphviz run."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
-LIMIT = "--as=1500000000"  # 1.5 GB of address space for the child
+from tests.limited import run_limited
 
 LAUGHS = "\n".join(
     ["program: probebaya", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 8)}]" for i in range(1, 10)]
 )
-
-
-def run_limited(code: str) -> subprocess.CompletedProcess[str]:
-    prlimit = shutil.which("prlimit")
-    assert prlimit, "prlimit (util-linux) is needed to bound hostile-input tests"
-    return subprocess.run(
-        [prlimit, LIMIT, sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
-import subprocess
-import sys
-import textwrap
 import time
 import tracemalloc
 from pathlib import Path
@@ -31,9 +27,9 @@ from engine.guards.expressions import (
     check_expression,
     evaluate,
 )
+from tests.limited import run_limited
 
 ROOT = Path(__file__).resolve().parents[2]
-LIMIT = "--as=1500000000"  # 1.5 GB of address space for the child
 FIELDS = {"n", "area", "members", "votes"}
 PARAMS = {"ceiling": 300}
 #: A process that evaluates an expression may grow by this much at most (bytes).
@@ -101,18 +97,6 @@ def test_steps_and_time_are_bounded() -> None:
     with pytest.raises(EvaluationLimit, match="took longer than 0 s"):
         run("n + 1", Limits(seconds=0), n=1)
     assert run("n + n + n", Limits(steps=50), n=1) == 3
-
-
-def run_limited(code: str) -> subprocess.CompletedProcess[str]:
-    prlimit = shutil.which("prlimit")
-    assert prlimit, "prlimit (util-linux) is needed to bound hostile-input tests"
-    return subprocess.run(
-        [prlimit, LIMIT, sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
 
 
 def test_the_formatting_bomb_is_refused_and_memory_stays_bounded() -> None:
