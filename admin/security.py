@@ -22,8 +22,10 @@ from werkzeug.wrappers import Response
 
 from engine.settings import Settings
 
-#: The session key holding when the session was last used (Unix seconds).
+#: The session key holding when the session was last used (Unix seconds), and how often
+#: it is written again at most (seconds).
 LAST_SEEN = "_seen"
+SEEN_EVERY = 60
 #: The session cookie outlives the idle limit by this much, so that a user coming back
 #: late is told they were signed out for being idle (the server enforces the limit).
 COOKIE_GRACE = timedelta(hours=12)
@@ -54,6 +56,8 @@ def session_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.secure_cookies,
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=settings.idle_minutes) + COOKIE_GRACE,
+        # the cookie is sent again only when the session changed (see sign_out_when_idle)
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": settings.csrf_minutes * 60,
         "RUKUN_IDLE_SECONDS": settings.idle_minutes * 60,
         "RUKUN_PROXY_COUNT": settings.proxy_count,
@@ -99,8 +103,14 @@ def sign_out_when_idle() -> None:
             minutes=max(1, limit // 60),
         )
         flash(message)
-    session.permanent = True
-    session[LAST_SEEN] = now
+    # The session is a cookie: a response that rewrites it can undo what a concurrent one
+    # wrote (a live guard check answering after a form's "saved" message would drop the
+    # message). So it is rewritten only when something changed, and its "last used" time
+    # at most once a minute (the idle limit is kept to within that minute).
+    if not session.permanent:
+        session.permanent = True
+    if not isinstance(seen, int) or now - seen >= SEEN_EVERY:
+        session[LAST_SEEN] = now
 
 
 def csp_nonce() -> str:

@@ -163,6 +163,22 @@ def test_an_idle_session_is_signed_out_with_a_message_on_the_login_page(
     assert client.get("/").status_code == 302  # signed out for good, not just once
 
 
+def test_a_request_rewrites_the_session_cookie_only_when_the_session_changed(
+    web: Flask, scenario: Scenario
+) -> None:
+    # a cookie session is last-writer-wins: were every response to rewrite it, a live guard
+    # check answering after a form's response would drop the form's "saved" message
+    client = web.test_client()
+    login(client, user_with_password(scenario, "kelurahan", scenario.rt.rsplit(".", 2)[0]))
+    assert client.get("/").status_code == 200
+    quiet = client.get("/cases/")
+    assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    with client.session_transaction() as session:  # last used more than a minute ago
+        session[LAST_SEEN] = int(time.time()) - 61
+    assert "Set-Cookie" in client.get("/cases/").headers
+    assert "Set-Cookie" not in client.get("/cases/").headers
+
+
 def test_the_idle_limit_follows_the_setting(scenario: Scenario) -> None:
     settings = Settings.from_env(
         {
