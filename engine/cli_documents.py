@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from engine.cli_base import emit, json_option, rukun_app
-from engine.runtime.documents import GRACE
+
+#: engine.runtime.documents.GRACE, in minutes (not imported: the CLI starts without the runtime)
+GRACE_MINUTES = 60
 
 
 @click.group()
@@ -20,7 +22,7 @@ def documents() -> None:
 @click.option(
     "--grace-minutes",
     type=click.IntRange(min=0),
-    default=int(GRACE.total_seconds() // 60),
+    default=GRACE_MINUTES,
     show_default=True,
     help="Keep files written less than this long ago (a transition may still be committing).",
 )

@@ -22,8 +22,10 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, delete
 
 from engine.cli import main
+from engine.cli_documents import GRACE_MINUTES
 from engine.errors import Conflict, Forbidden, InvalidData, TransitionRefused
 from engine.runtime import Rukun
+from engine.runtime.documents import GRACE
 from engine.store.models import Document
 from tests.builders import ROOT, Scenario
 
@@ -259,6 +261,7 @@ def test_gc_removes_unreferenced_and_temporary_files_and_nothing_a_record_names(
     with owner_engine.begin() as connection:
         connection.execute(delete(Document))
 
+    assert GRACE.total_seconds() == GRACE_MINUTES * 60  # the command's default is the engine's
     runner = CliRunner()
     dry = runner.invoke(main, ["documents", "gc", "--dry-run", "--json"], env=env)
     assert dry.exit_code == 0, dry.output

@@ -1,6 +1,6 @@
 """`rukun` starts without importing what only some commands need: the audit's exports,
-bundles, statistics and charts (XlsxWriter, pygal), and backups, load when those commands
-run."""
+bundles, statistics and charts (XlsxWriter, pygal), backups and the service layer itself
+load when those commands run."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ LATE = (
     "engine.audit.bundle",
     "engine.audit.statistics",
     "engine.store.backup",
+    "engine.runtime",  # the whole service layer: `rukun --help` and `rukun validate` need none
     "xlsxwriter",
 )
 
