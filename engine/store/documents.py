@@ -74,7 +74,9 @@ class DocumentStore:
     """Stores files once per content; checks size and media type before accepting them."""
 
     def __init__(self, root: Path, max_bytes: int, allowed_types: tuple[str, ...]) -> None:
-        self.root = root
+        # absolute from the start: a relative RUKUN_STORAGE means the directory the process
+        # started in, whatever a library later resolves relative paths against
+        self.root = root.absolute()
         self.max_bytes = max_bytes
         self.allowed_types = allowed_types
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from admin import create_app
+from engine.runtime import Rukun
+from engine.settings import Settings
 from tests.builders import ROOT, Scenario
 
 PASSWORD = "kata-sandi-rahasia"
@@ -193,6 +197,31 @@ def test_case_page_shows_the_diagram_and_documents_download_within_scope(
     client2 = web.test_client()
     login(client2, outsider)
     assert client2.get(f"/cases/{case['id']}/documents/{sha}").status_code == 403
+
+
+def test_documents_download_when_the_storage_directory_is_relative(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `rukun demo` and `rukun serve` run with the default RUKUN_STORAGE, `rukun-storage`
+    # in the working directory: Flask resolves a relative path against the app's package,
+    # so the store hands it absolute ones
+    case = scenario.probebaya_case("submitted")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env(
+        {
+            "RUKUN_DATABASE_URL": scenario.app.context.settings.database_url,
+            "RUKUN_STORAGE": "storage",
+        }
+    )
+    relative = Rukun(settings, engine=scenario.app.engine)
+    assert relative.context.documents.root == tmp_path / "storage"
+    client = create_app(relative, {"TESTING": True, "SECRET_KEY": "test"}).test_client()
+    name = user_with_password(scenario, "kelurahan", kelurahan_of(scenario))
+    login(client, name)
+    sha = case["data"]["minutes"]["sha256"]
+    download = client.get(f"/cases/{case['id']}/documents/{sha}")
+    assert download.status_code == 200
+    assert download.data == scenario.doc("minutes").read_bytes()
 
 
 @pytest.mark.parametrize(
