@@ -154,15 +154,15 @@ class DocumentStore:
             if not temporary and keep(name):
                 collected.kept += 1
                 continue
-            size = path.stat().st_size
-            if path.stat().st_mtime >= older_than:
+            stat = path.stat()
+            if stat.st_mtime >= older_than:
                 collected.recent += 1
                 continue
             if not dry_run and not self._remove(path, older_than):
                 collected.recent += 1
                 continue
             (collected.temporary if temporary else collected.removed).append(name)
-            collected.bytes += size
+            collected.bytes += stat.st_size
         return collected
 
     @staticmethod
