@@ -37,6 +37,7 @@ CASE_FIELDS = (
     "state_entered_at",
     "due_at",
     "escalated_at",
+    "head_hash",
 )
 #: A ledger entry's stored columns besides its case.
 LEDGER_FIELDS = ("seq", "kind", "tranche", "description", "amount", "date", "document_sha256")
@@ -152,6 +153,7 @@ class Projection:
             elif derived is not _UNKNOWN and (moved or kind in ("start", "migration")):
                 values["due_at"] = derived
         values["version"] = seq
+        values["head_hash"] = record.get("hash")
         values["definition_version"] = record["definition_version"]
         values["program"] = record["program"]
         self.seq = seq
@@ -246,6 +248,7 @@ def stored_case(row: Any) -> dict[str, Any]:
         "state_entered_at": when(row.state_entered_at),
         "due_at": when(row.due_at),
         "escalated_at": when(row.escalated_at),
+        "head_hash": row.head_hash,
     }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.store.chain import CURRENT_RULE, GENESIS, format_time, record_hash
 from engine.store.models import Case, DefinitionVersion, TransitionRecord
@@ -40,24 +42,38 @@ def append_record(
 ) -> TransitionRecord:
     """Add the case's next record (sequence number, previous hash, the definition version it
     was made under) with ``fields`` (kind, trigger, source, dest, actor, role, at, payload,
-    guards, documents, effects), hashed over all of them under the current rule."""
-    last = session.execute(
-        select(TransitionRecord.seq, TransitionRecord.hash)
-        .where(TransitionRecord.case_id == case.id)
-        .order_by(TransitionRecord.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    guards, documents, effects), hashed over all of them under the current rule, and make
+    it the case's chain head. Call it before the case row's change is flushed: the record
+    after the head is number ``version + 1``, the version the flush gives the case (a case
+    just opened has no head yet and gets record 1)."""
+    values = record_values(case, version.version, version.sha256, fields)
+    record = TransitionRecord(**values)
+    if case.head_hash is None:  # the start: the case row is in already, at version 1
+        session.execute(
+            update(Case.__table__).where(Case.id == case.id).values(head_hash=record.hash)
+        )
+        set_committed_value(case, "head_hash", record.hash)
+    else:  # flushed with the case's change, which bumps its version to this record's seq
+        case.head_hash = record.hash
+    session.add(record)
+    return record
+
+
+def record_values(
+    case: Any, definition_version: int, definition_sha256: str, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The columns of the record that follows ``case``'s chain head (``case`` has ``id``,
+    ``program``, ``version`` and ``head_hash``), its hash included."""
+    head = case.head_hash
     values: dict[str, Any] = {
         "case_id": case.id,
-        "seq": seq,
+        "seq": case.version + 1 if head else 1,
         "program": case.program,
-        "definition_version": version.version,
-        "definition_sha256": version.sha256,
-        "prev_hash": prev_hash,
+        "definition_version": definition_version,
+        "definition_sha256": definition_sha256,
+        "prev_hash": head or GENESIS,
         "rule": CURRENT_RULE,
         **fields,
     }
-    record = TransitionRecord(**values, hash=record_hash(values))
-    session.add(record)
-    return record
+    values["hash"] = record_hash(values)
+    return values

@@ -224,6 +224,9 @@ class Case(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
     #: When `rukun tick` recorded that the current state's deadline passed (None: not yet).
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: The hash of the case's last history record: the next one links to it. Every record
+    #: bumps ``version``, so the last record's sequence number is ``version``.
+    head_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     definition_version: Mapped[DefinitionVersion] = relationship(lazy="joined")
     subject: Mapped[Region] = relationship(lazy="joined")

@@ -131,7 +131,7 @@ def rewrite_chain(
 ) -> None:
     """Rewrite a case's records (payload changes and actors by seq, the hash rule) and
     recompute every hash: what someone with full rights does to hide a change from the
-    chain check."""
+    chain check, and the case row's chain head with them."""
     rows = connection.execute(
         select(TransitionRecord)
         .where(TransitionRecord.case_id == case_id)
@@ -160,6 +160,8 @@ def rewrite_chain(
             )
         )
         prev = digest
+    # the case row's chain head follows (migration 0008 set it from the last record)
+    connection.execute(update(Case).where(Case.id == case_id).values(head_hash=prev))
 
 
 def _edit_payload(app: Rukun, c: Connection) -> tuple[int, int]:
@@ -303,6 +305,7 @@ def cut_back(connection: Connection, case_id: int, keep: list[dict[str, Any]], a
             state_entered_at=when("state_entered_at"),
             due_at=when("due_at"),
             escalated_at=when("escalated_at"),
+            head_hash=values["head_hash"],
         )
     )
 
