@@ -1,11 +1,11 @@
 """`rukun serve`: the operator UI on a production WSGI server (waitress). The engine finds
-this command through the ``rukun.commands`` entry point; it never imports the web layer."""
+this command through the ``rukun.commands`` entry point; it never imports the web layer.
+`rukun --help` loads this module for the command's help line, so the app, the engine and the
+server are imported only when the command runs."""
 
 from __future__ import annotations
 
 import click
-
-from engine.runtime import Rukun
 
 
 @click.command()
@@ -24,6 +24,7 @@ def serve(host: str, port: int, threads: int) -> None:
     from waitress import serve as run_server
 
     from admin import create_app
+    from engine.runtime import Rukun
 
     rukun = Rukun()
     rukun.check_schema()

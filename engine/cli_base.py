@@ -13,13 +13,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import RukunError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("rukun")
@@ -66,9 +67,6 @@ class RukunGroup(click.Group):
             return super().invoke(ctx)
         except RukunError as error:
             fail(ctx, error.message, error.exit_code, error.to_json())
-        except SQLAlchemyError as error:
-            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-            fail(ctx, f"database error: {reason}", 1, {"kind": "database", "message": reason})
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:
@@ -76,14 +74,26 @@ class RukunGroup(click.Group):
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
             ctx.exit(0)
         except Exception as error:
-            log.debug("internal error", exc_info=True)
-            message = (
-                f"internal error: {type(error).__name__}: {error} (set RUKUN_DEBUG=1 for details)"
-            )
-            fail(ctx, message, 1, {"kind": "internal", "message": str(error)})
+            # imported here, not at start-up: `rukun --help` and `rukun validate` need no SQLAlchemy
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(error, SQLAlchemyError):
+                reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+                fail(ctx, f"database error: {reason}", 1, {"kind": "database", "message": reason})
+            else:
+                log.debug("internal error", exc_info=True)
+                message = (
+                    f"internal error: {type(error).__name__}: {error} "
+                    "(set RUKUN_DEBUG=1 for details)"
+                )
+                fail(ctx, message, 1, {"kind": "internal", "message": str(error)})
 
 
 def _plugins() -> dict[str, EntryPoint]:
+    # read only to list the commands or to find one that is not built in (`rukun serve`): the
+    # other commands start without reading the installed packages' metadata
+    from importlib.metadata import entry_points
+
     return {point.name: point for point in entry_points(group="rukun.commands")}
 
 

@@ -153,7 +153,7 @@ def case_fire(
     app = rukun_app()
     values, files = _values_and_files(sets, attaches)
     try:
-        result = app.cases.fire(case_id, trigger, actor, values, files, expect_version)
+        result = app.cases.fire(case_id, trigger, actor, values, files, expect_version, view=True)
     except TransitionRefused as refused:
         failed = [g for g in refused.guards if g["ok"] is not True]
         if not as_json:

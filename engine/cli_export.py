@@ -17,7 +17,6 @@ from typing import BinaryIO
 
 import click
 
-from engine.audit.bundle_check import inspect_bundle
 from engine.audit.vocabulary import FORMATS
 from engine.cli_audit import audit
 from engine.cli_base import emit, json_option, rukun_app
@@ -122,6 +121,8 @@ def audit_bundle(case_id: int, user: str, output: Path, as_json: bool) -> None:
 def audit_check_bundle(path: Path, as_json: bool) -> None:
     """Check an evidence bundle without the database: checksums, manifest, the hash chain
     of its history, every document against its sha256. Exit 1 with each problem."""
+    from engine.audit.bundle_check import inspect_bundle
+
     check = inspect_bundle(path)
     if as_json:
         click.echo(

@@ -11,7 +11,16 @@ import click
 
 from engine.cli_base import emit, json_option, parse_pairs, rukun_app
 from engine.errors import DefinitionError, InvalidData
-from engine.language.loader import read_definition_text
+
+
+def read_definition_text(path: Path) -> str:
+    """The definition file's text, or a :class:`DefinitionError` at its line 1."""
+    # the language package loads the YAML parser and the guard library: imported when a
+    # command reads a definition, not for `rukun --help`
+    from engine.language import loader
+
+    return loader.read_definition_text(path)
+
 
 # --------------------------------------------------------------------------- validate
 

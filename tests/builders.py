@@ -129,6 +129,7 @@ class Scenario:
     ) -> dict[str, Any]:
         # "field_2" attaches another file to "field" (e.g. the second tranche's LPJ)
         files = {name.removesuffix("_2"): self.doc(name) for name in documents}
+        kwargs.setdefault("view", True)  # with ledger and links, as the tests read them
         return self.app.cases.fire(
             case_id, trigger, self.users[role], dict(values or {}), files, **kwargs
         )
@@ -201,9 +202,10 @@ class World:
         values: dict[str, Any] | None = None,
         **files: str,
     ) -> dict[str, Any]:
-        """Fire as ``user``; ``files`` maps document fields to (generated) file names."""
+        """Fire as ``user``; ``files`` maps document fields to (generated) file names.
+        Returns the case's full view (with ledger and links)."""
         attachments = {field: self.doc(name) for field, name in files.items()}
-        return self.app.cases.fire(case["id"], trigger, user, values or {}, attachments)
+        return self.app.cases.fire(case["id"], trigger, user, values or {}, attachments, view=True)
 
     def doc(self, name: str) -> Path:
         path = self.docs_dir / f"{name}.pdf"

@@ -17,12 +17,19 @@ from engine.language.model import FormItem
 from engine.privacy import masked_data, may_see_pii
 from engine.runtime import queries
 from engine.runtime.access import Actor
-from engine.runtime.case_views import CaseQuery, TriggerOption, case_json, record_json
+from engine.runtime.case_links import links_view
+from engine.runtime.case_views import (
+    CaseQuery,
+    CaseRow,
+    TriggerOption,
+    case_json,
+    record_json,
+)
 from engine.runtime.context import Context
 from engine.runtime.evaluation import guard_context, posting, stored_ledger
 from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
-from engine.store.models import Case, CaseLink, Region, TransitionRecord, utcnow
+from engine.store.models import Case, Region, TransitionRecord, utcnow
 
 
 def load_case(session: Session, dialect: str, case_id: int, *, lock: bool = False) -> Case:
@@ -35,6 +42,17 @@ def load_case(session: Session, dialect: str, case_id: int, *, lock: bool = Fals
     if case is None:
         raise NotFound(f"no case {case_id}")
     return case
+
+
+def masked_case(
+    case: Case | CaseRow, definition: Definition, viewer: Actor | None, **known: Any
+) -> dict[str, Any]:
+    """:func:`case_json` with personal data masked unless the ``viewer``'s roles may see
+    it (``None``: an anonymous, trusted reader)."""
+    view = case_json(case, definition, **known)
+    if not may_see_pii(definition, None if viewer is None else viewer.roles()):
+        view["data"] = masked_data(definition, view["data"])
+    return view
 
 
 class CaseQueries:
@@ -53,63 +71,20 @@ class CaseQueries:
     def _view(
         self,
         session: Session,
-        case: Case,
+        case: Case | CaseRow,
         definition: Definition,
         viewer: Actor | None,
         ledger_state: LedgerState | None = None,
+        **known: Any,
     ) -> dict[str, Any]:
         """The case as ``case show`` presents it: with ledger and links, personal data masked
         unless the viewer's roles may see it, and linked cases outside the viewer's scope
-        shown by number only (``None``: an anonymous, trusted reader)."""
-        view = case_json(case, definition)
-        if not may_see_pii(definition, None if viewer is None else viewer.roles()):
-            view["data"] = masked_data(definition, view["data"])
+        shown by number only (``None``: an anonymous, trusted reader). ``known``: what
+        :func:`case_json` need not look up (``version``, ``subject_name``)."""
+        view = masked_case(case, definition, viewer, **known)
         view["ledger"] = (ledger_state or stored_ledger(session, case.id)).to_json()
-        view["links"] = self._links(session, case.id, viewer)
+        view["links"] = links_view(session, case.id, viewer)
         return view
-
-    @staticmethod
-    def _links(
-        session: Session, case_id: int, viewer: Actor | None
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Links both ways: cases this one points at, and cases pointing at it. Of a linked
-        case the viewer may not see, only its number and program are given (``visible``)."""
-
-        def rows(column: Any, other: Any) -> list[dict[str, Any]]:
-            query = (
-                select(
-                    CaseLink.field,
-                    CaseLink.link,
-                    Case.id,
-                    Case.program,
-                    Case.subject_code,
-                    Case.state,
-                    Case.region_path,
-                )
-                .join(Case, Case.id == other)
-                .where(column == case_id)
-                .order_by(Case.id)
-            )
-            found = []
-            for f, link, i, p, sub, st, path in session.execute(query):
-                visible = viewer is None or viewer.may_view(path.split("/"))
-                found.append(
-                    {
-                        "field": f,
-                        "link": link,
-                        "case_id": i,
-                        "program": p,
-                        "subject": sub if visible else None,
-                        "state": st if visible else None,
-                        "visible": visible,
-                    }
-                )
-            return found
-
-        return {
-            "outgoing": rows(CaseLink.case_id, CaseLink.target_id),
-            "incoming": rows(CaseLink.target_id, CaseLink.case_id),
-        }
 
     def _viewer(self, session: Session, case: Case, viewer: str | None) -> Actor | None:
         """The viewer after checking they may see this case (scope), or None."""

@@ -4,14 +4,50 @@ reader (CLI --json, screens, signals): plain JSON-ready views of the stored rows
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from engine.guards import GuardResult
 from engine.language import Definition
 from engine.language.model import FormItem, Label
 from engine.store.chain import format_time
-from engine.store.models import Case, DefinitionVersion, TransitionRecord, utcnow
+from engine.store.models import Case, TransitionRecord, utcnow
+
+
+class VersionFacts(Protocol):
+    """What a view shows of a case's definition version (a stored ``DefinitionVersion``
+    or the runtime's cached ``PinnedVersion``)."""
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+@dataclass(slots=True)
+class CaseRow:
+    """A case row's values outside any session: what a firing reads and writes itself
+    (SQLAlchemy Core) instead of loading a ``Case``. Views, guards and the history read
+    either alike."""
+
+    id: int
+    program: str
+    definition_version_id: int
+    subject_code: str
+    region_path: str
+    year: int
+    state: str
+    data: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    updated_at: dt.datetime
+    state_entered_at: dt.datetime
+    due_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+    head_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -59,25 +95,29 @@ class CaseQuery(TypedDict, total=False):
 
 
 def case_json(
-    case: Case,
+    case: Case | CaseRow,
     definition: Definition,
     now: dt.datetime | None = None,
     *,
-    version: DefinitionVersion | None = None,
+    version: VersionFacts | None = None,
     subject_name: str | None = None,
 ) -> dict[str, Any]:
     """The case as every reader sees it. A page of cases passes its ``version`` and
-    ``subject_name`` (looked up once per page) instead of loading them per case."""
+    ``subject_name`` (looked up once per page) instead of loading them per case; so does
+    a firing, whose :class:`CaseRow` has neither."""
     state = definition.state(case.state)
     now = now or utcnow()
-    version = version or case.definition_version
+    if version is None or subject_name is None:
+        assert isinstance(case, Case), "a CaseRow comes with its version and subject's name"
+        version = version or case.definition_version
+        subject_name = case.subject.name if subject_name is None else subject_name
     return {
         "id": case.id,
         "program": case.program,
         "definition_version": version.version,
         "definition_sha256": version.sha256,
         "subject": case.subject_code,
-        "subject_name": case.subject.name if subject_name is None else subject_name,
+        "subject_name": subject_name,
         "year": case.year,
         "state": case.state,
         "state_label": state.label.to_json(),
@@ -92,25 +132,35 @@ def case_json(
     }
 
 
-def record_json(record: TransitionRecord) -> dict[str, Any]:
-    return {
-        "case_id": record.case_id,
-        "seq": record.seq,
-        "kind": record.kind,
-        "trigger": record.trigger,
-        "source": record.source,
-        "dest": record.dest,
-        "actor": record.actor,
-        "role": record.role,
-        "at": format_time(record.at),
-        "program": record.program,
-        "definition_version": record.definition_version,
-        "definition_sha256": record.definition_sha256,
-        "payload": record.payload,
-        "guards": record.guards,
-        "documents": record.documents,
-        "rule": record.rule,
-        "effects": record.effects,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
+#: A history record's fields as every reader sees them, in this order.
+RECORD_FIELDS = (
+    "case_id",
+    "seq",
+    "kind",
+    "trigger",
+    "source",
+    "dest",
+    "actor",
+    "role",
+    "at",
+    "program",
+    "definition_version",
+    "definition_sha256",
+    "payload",
+    "guards",
+    "documents",
+    "rule",
+    "effects",
+    "prev_hash",
+    "hash",
+)
+
+
+def record_json(record: TransitionRecord | Mapping[str, Any]) -> dict[str, Any]:
+    """A stored record, or the column values a firing wrote, as JSON (``at`` as text)."""
+    if isinstance(record, Mapping):
+        view = {name: record[name] for name in RECORD_FIELDS}
+    else:
+        view = {name: getattr(record, name) for name in RECORD_FIELDS}
+    view["at"] = format_time(view["at"])
+    return view

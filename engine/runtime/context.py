@@ -1,20 +1,43 @@
 """What every service shares: settings, database, sessions, machines, documents and the
-cache of parsed definitions."""
+caches of what never changes once stored (parsed definitions, definition versions)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import NotFound
 from engine.language import Definition, parse_definition
 from engine.runtime.access import Actor, Grant
 from engine.runtime.machines import MachineRegistry
+from engine.runtime.transaction import Transaction
 from engine.settings import Settings
 from engine.store.documents import DocumentStore
-from engine.store.models import DefinitionVersion, User
+from engine.store.models import DefinitionVersion, RoleGrant, User
+
+#: A user's active flag and grants in one statement (no grant: one row of NULLs).
+_ACTOR = (
+    select(User.active, RoleGrant.role, RoleGrant.region_code)
+    .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+    .where(User.name == bindparam("name"))
+    .order_by(RoleGrant.id)
+)
+
+
+@dataclass(frozen=True)
+class PinnedVersion:
+    """A stored definition version as cases pinned to it need it: a version never changes
+    once stored (a new one is published instead), so this is read once per process."""
+
+    id: int
+    program: str
+    version: int
+    sha256: str
+    definition: Definition
 
 
 @dataclass
@@ -25,6 +48,7 @@ class Context:
     documents: DocumentStore
     machines: MachineRegistry = field(default_factory=MachineRegistry)
     _definitions: dict[int, Definition] = field(default_factory=dict)
+    _pinned: dict[int, PinnedVersion] = field(default_factory=dict)
 
     def definition(self, version: DefinitionVersion) -> Definition:
         """The parsed definition of a stored version (parsed once per process)."""
@@ -34,8 +58,36 @@ class Context:
             self._definitions[version.id] = parsed
         return parsed
 
-    def actor(self, session: Session, name: str) -> Actor:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None or not user.active:
-            raise NotFound(f"no active user '{name}'")
-        return Actor(user.name, tuple(Grant(g.role, g.region_code) for g in user.grants))
+    def pinned(self, reader: Session | Transaction, version_id: int) -> PinnedVersion:
+        """The definition version ``version_id`` with its parsed definition (read and
+        parsed once per process)."""
+        pinned = self._pinned.get(version_id)
+        if pinned is None:
+            session = reader.session if isinstance(reader, Transaction) else reader
+            version = session.get(DefinitionVersion, version_id)
+            if version is None:
+                raise NotFound(f"no definition version {version_id}")
+            pinned = PinnedVersion(
+                id=version.id,
+                program=version.program,
+                version=version.version,
+                sha256=version.sha256,
+                definition=self.definition(version),
+            )
+            self._pinned[version_id] = pinned
+        return pinned
+
+    def actor(self, session: Session | Connection, name: str) -> Actor:
+        """The active user ``name`` with their grants, read now (a grant taken away counts
+        at once); :class:`NotFound` for an unknown or inactive user."""
+        connection = session.connection() if isinstance(session, Session) else session
+        return actor_of(name, connection.execute(_ACTOR, {"name": name}).all())
+
+
+def actor_of(name: str, rows: Sequence[Any]) -> Actor:
+    """The actor from rows with the user's ``active`` flag and each grant's ``role`` and
+    ``region_code`` (outer-joined: NULLs for a user without grants, no rows or a NULL
+    ``active`` for no such user)."""
+    if not rows or not rows[0].active:
+        raise NotFound(f"no active user '{name}'")
+    return Actor(name, tuple(Grant(r.role, r.region_code) for r in rows if r.role is not None))

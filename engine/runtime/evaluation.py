@@ -5,7 +5,7 @@ other cases. Used by firing, by the live checks of a form, and by the studio's s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.guards import GuardContext
 from engine.language import Definition, TransitionSpec
 from engine.runtime import ledger, queries
+from engine.runtime.case_views import CaseRow
 from engine.runtime.ledger import LedgerState
 from engine.store.models import Case, LedgerEntry, Region, TransitionRecord
 
@@ -42,10 +43,56 @@ class _History(Sequence[Mapping[str, Any]]):
         return len(self._load())
 
 
+class _Ancestors(Mapping[str, str]):
+    """The case's region and its ancestors by level (``{"kota": "64.72", ...}``), read
+    only if a guard asks."""
+
+    def __init__(self, session: Session, codes: Sequence[str]) -> None:
+        self._session, self._codes = session, list(codes)
+        self._levels: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._levels is None:
+            query = select(Region.level, Region.code).where(Region.code.in_(self._codes))
+            self._levels = {level: code for level, code in self._session.execute(query)}
+        return self._levels
+
+    def __getitem__(self, level: str) -> str:
+        return self._load()[level]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+class _StoredTotals(Mapping[str, int]):
+    """The totals of the case's stored ledger, read only if a guard asks."""
+
+    def __init__(self, session: Session, case_id: int | None) -> None:
+        self._session, self._case_id = session, case_id
+        self._totals: Mapping[str, int] | None = None
+
+    def _load(self) -> Mapping[str, int]:
+        if self._totals is None:
+            self._totals = stored_ledger(self._session, self._case_id).totals()
+        return self._totals
+
+    def __getitem__(self, name: str) -> int:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 def guard_context(
     session: Session,
     dialect: str,
-    case: Case,
+    case: Case | CaseRow,
     definition: Definition,
     data: Mapping[str, Any],
     ledger: LedgerState | None = None,
@@ -53,14 +100,11 @@ def guard_context(
     as_of: dt.datetime | None = None,
 ) -> GuardContext:
     """What the guards of a firing on ``case`` see; ``history`` replaces the stored one
-    (a simulated case has none). With ``as_of`` (a replay), the program's other cases are
-    counted and read as their histories say they stood just before that moment."""
-    region_codes = case.region_path.split("/")
-    levels = dict(
-        session.execute(
-            select(Region.level, Region.code).where(Region.code.in_(region_codes))
-        ).all()
-    )
+    (a simulated case has none), ``ledger`` the stored ledger. With ``as_of`` (a replay),
+    the program's other cases are counted and read as their histories say they stood just
+    before that moment. What a guard may read from the database (history, ledger, regions,
+    other cases) is read only when a guard reads it."""
+    levels = _Ancestors(session, case.region_path.split("/"))
 
     def count_cases(level: str, states: Sequence[str] | None) -> int:
         anchor = levels.get(level)
@@ -93,7 +137,7 @@ def guard_context(
         other_values=lambda name, key, states: _other_values(
             session, case, name, key, states, as_of
         ),
-        ledger=(ledger or stored_ledger(session, case.id)).totals(),
+        ledger=_StoredTotals(session, case.id) if ledger is None else ledger.totals(),
     )
 
 
@@ -120,7 +164,7 @@ def _in_states(query: Any, states: Sequence[str] | None, as_of: dt.datetime | No
 
 def _other_values(
     session: Session,
-    case: Case,
+    case: Case | CaseRow,
     name: str,
     key: str | None,
     states: Sequence[str] | None,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from engine.runtime.case_views import CaseRow
 from engine.store.chain import CURRENT_RULE, GENESIS, format_time, record_hash
 from engine.store.models import Case, DefinitionVersion, TransitionRecord
 
 
 def effects(
-    case: Case,
+    case: Case | CaseRow,
     ledger: list[dict[str, Any]] | None = None,
     links: dict[str, list[int]] | None = None,
     start: bool = False,
@@ -49,9 +50,8 @@ def append_record(
     values = record_values(case, version.version, version.sha256, fields)
     record = TransitionRecord(**values)
     if case.head_hash is None:  # the start: the case row is in already, at version 1
-        session.execute(
-            update(Case.__table__).where(Case.id == case.id).values(head_hash=record.hash)
-        )
+        cases = cast(Table, Case.__table__)
+        session.execute(update(cases).where(cases.c.id == case.id).values(head_hash=record.hash))
         set_committed_value(case, "head_hash", record.hash)
     else:  # flushed with the case's change, which bumps its version to this record's seq
         case.head_hash = record.hash

@@ -42,6 +42,7 @@ class MachineRegistry:
 
     def __init__(self) -> None:
         self._machines: dict[int, tuple[Machine, _CaseModel]] = {}
+        self._reached: dict[tuple[int, str, str], str] = {}
         self._lock = threading.Lock()
 
     def _entry(self, version_id: int, definition: Definition) -> tuple[Machine, _CaseModel]:
@@ -54,7 +55,15 @@ class MachineRegistry:
         return entry
 
     def next_state(self, version_id: int, definition: Definition, state: str, trigger: str) -> str:
-        """The state reached by firing ``trigger`` from ``state``; Conflict if impossible."""
+        """The state reached by firing ``trigger`` from ``state``; Conflict if impossible.
+        A version's machine never changes, so each answer is asked of it once."""
+        key = (version_id, state, trigger)
+        reached = self._reached.get(key)
+        if reached is None:
+            reached = self._reached[key] = self._ask(version_id, definition, state, trigger)
+        return reached
+
+    def _ask(self, version_id: int, definition: Definition, state: str, trigger: str) -> str:
         with self._lock:
             machine, model = self._entry(version_id, definition)
             try:

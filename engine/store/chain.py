@@ -43,8 +43,9 @@ CURRENT_RULE = 2
 
 
 def format_time(value: dt.datetime) -> str:
-    """UTC ISO 8601 with microseconds and a ``Z``: the one textual form of a timestamp."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC ISO 8601 with microseconds and a ``Z``: the one textual form of a timestamp
+    (``%Y-%m-%dT%H:%M:%S.%fZ``; ``isoformat`` writes it in half the time of ``strftime``)."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def canonical_json(value: Any) -> bytes:

@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.cli import main
+from engine.store.db import SCHEMA_REVISION, make_engine, upgrade
 from tests.builders import ROOT, Scenario
+from tests.unit.test_cli_startup import rukun_imports
 
 PROBEBAYA = str(ROOT / "workflows" / "probebaya.yaml")
 REGIONS = ROOT / "tests" / "data" / "regions"
@@ -128,6 +130,48 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None
     assert "is up to date" in cli("db", "upgrade").stdout
     assert cli.json("db", "upgrade")["status"] == "current"
     assert cli.json("case", "list") == []
+
+
+def test_a_database_at_an_older_revision_is_refused_until_upgraded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine, "0007")
+    engine.dispose()
+    cli = Cli({"RUKUN_DATABASE_URL": url})
+    refused = cli("case", "show", "1", code=1)
+    assert refused.stderr == (
+        f"error: database {url} is at revision 0007, code expects {SCHEMA_REVISION}: "
+        "run `rukun db upgrade`\n"
+    )
+    assert cli.json("case", "list", code=1)["error"]["kind"] == "database"
+    cli("db", "upgrade")
+    cli("case", "show", "1", code=5)  # current now: only the case is missing
+
+
+#: What reading a case does without: the web UI, Alembic (the schema check reads the
+#: revision with SQLAlchemy) and the audit's exports.
+NOT_FOR_READING = (
+    "alembic",
+    "flask",
+    "waitress",
+    "admin.app",
+    "engine.audit.export",
+    "engine.store.backup",
+    "xlsxwriter",
+)
+
+
+def test_reading_cases_imports_neither_the_web_ui_nor_alembic(
+    ready: Scenario, cli: Cli, env: dict[str, str]
+) -> None:
+    case = start_case(ready, cli)
+    shown, imported = rukun_imports(["case", "show", str(case["id"])], NOT_FOR_READING, env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"case {case['id']}: probebaya")
+    assert imported == []
+    listed, imported = rukun_imports(["case", "list"], NOT_FOR_READING, env)
+    assert listed.returncode == 0, listed.stderr
+    assert imported == []
 
 
 def test_publish_twice_keeps_one_version_and_list_show_describe_it(

@@ -64,8 +64,7 @@ def child(env: dict[str, str], code: str, *args: str) -> subprocess.Popen[str]:
 
 BULK = """
     import json, os, signal, sys, time
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Engine, event
     from engine.runtime import Rukun, signals
 
     ids, actor, mode, after = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -78,9 +77,9 @@ BULK = """
 
     signals.transition_fired.connect(fired)
 
-    @event.listens_for(Session, "before_commit")
-    def in_the_middle(session):
-        # inside the transaction of the case after the first `after` ones: flushed, not
+    @event.listens_for(Engine, "commit")
+    def in_the_middle(connection):
+        # inside the transaction of the case after the first `after` ones: written, not
         # committed
         if len(moved) == after:
             if mode == "self":

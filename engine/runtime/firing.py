@@ -1,0 +1,237 @@
+"""One firing of a transition on a case inside the caller's write transaction: the engine's
+hot path. It checks everything a firing must (the case's version, the trigger from its
+state, role and region, the form, links, ledger, guards) and then writes what the floor of
+any such engine writes: the case row (its new state and chain head, under an optimistic
+lock) and one history record. It reads only what this firing needs: the case row with its
+subject's name and the actor's grants, the ledger only for a transition that posts or a
+guard that reads it, regions and other cases only for a guard that counts them; the
+definition version is read once per process. Statements are prebuilt SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
+
+from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
+from engine.guards import GuardResult, evaluate_guards
+from engine.language import Definition, TransitionSpec
+from engine.runtime import ledger
+from engine.runtime.access import Actor
+from engine.runtime.attachments import check_documents, document_hashes, write_documents
+from engine.runtime.case_links import update_links
+from engine.runtime.case_views import CaseRow
+from engine.runtime.context import Context, PinnedVersion, actor_of
+from engine.runtime.deadlines import due_at
+from engine.runtime.evaluation import guard_context, posting, stored_ledger
+from engine.runtime.forms import clean
+from engine.runtime.history import effects, record_values
+from engine.runtime.ledger import LedgerState
+from engine.runtime.transaction import Transaction
+from engine.store.documents import Pending
+from engine.store.models import (
+    Case,
+    LedgerEntry,
+    Region,
+    RoleGrant,
+    TransitionRecord,
+    User,
+    utcnow,
+)
+
+_CASES = cast(Table, Case.__table__)
+#: The case row with its subject's name, and the actor's active flag and grants (a row per
+#: grant): one round trip for what every firing needs before it can decide anything.
+_LOAD = (
+    select(
+        _CASES,
+        Region.name.label("subject_name"),
+        User.active,
+        RoleGrant.role,
+        RoleGrant.region_code,
+    )
+    .join(Region, Region.code == _CASES.c.subject_code)
+    .outerjoin(User, User.name == bindparam("actor"))
+    .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+    .where(_CASES.c.id == bindparam("case_id"))
+    .order_by(RoleGrant.id)
+)
+#: PostgreSQL: the case row stays locked until the transaction ends (SQLite's write
+#: transaction holds the whole database already).
+_LOAD_LOCKED = _LOAD.with_for_update(of=_CASES)
+_INSERT_RECORD = insert(cast(Table, TransitionRecord.__table__))
+_INSERT_ENTRIES = insert(cast(Table, LedgerEntry.__table__))
+_COLUMNS = tuple(column.name for column in _CASES.columns)
+#: UPDATE statements by the columns they set (a handful of shapes).
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update(columns: tuple[str, ...]) -> Any:
+    """``UPDATE cases SET <columns> WHERE id = :case_id AND version = :seen``."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = (
+            update(_CASES)
+            .where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("seen"))
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+    return statement
+
+
+@dataclass
+class Fired:
+    """What a firing did: the case after it, its version and definition, the actor, the
+    record's column values, and the ledger after it (``None``: not read)."""
+
+    case: CaseRow
+    subject_name: str
+    pinned: PinnedVersion
+    actor: Actor
+    record: dict[str, Any]
+    ledger: LedgerState | None
+
+
+def load_rows(connection: Connection, case_id: int, actor: str) -> Sequence[Row[Any]]:
+    """The case row with its subject's name and ``actor``'s grants (see ``_LOAD``), the
+    case locked on PostgreSQL."""
+    locked = connection.dialect.name == "postgresql"
+    parameters = {"case_id": case_id, "actor": actor}
+    rows = connection.execute(_LOAD_LOCKED if locked else _LOAD, parameters).all()
+    if not rows:
+        raise NotFound(f"no case {case_id}")
+    return rows
+
+
+def case_row(row: Row[Any]) -> CaseRow:
+    """The case's values outside any session: the firing writes the row itself."""
+    values = row._mapping
+    return CaseRow(**{name: values[name] for name in _COLUMNS})
+
+
+def transition_for(definition: Definition, case: Case | CaseRow, trigger: str) -> TransitionSpec:
+    """The transition ``trigger`` fires from the case's state; :class:`NotFound` for a
+    trigger the program does not have, :class:`Conflict` for one not open from here."""
+    if trigger not in definition.triggers():
+        raise NotFound(f"{definition.program} has no trigger '{trigger}'")
+    transition = definition.transition(trigger, case.state)
+    if transition is None:
+        available = ", ".join(t.trigger for t in definition.transitions_from(case.state)) or "none"
+        raise Conflict(
+            f"'{trigger}' cannot be fired on case {case.id} in state '{case.state}' "
+            f"(available there: {available})"
+        )
+    return transition
+
+
+def refusal(trigger: str, case_id: int, results: Sequence[GuardResult]) -> TransitionRefused:
+    """The error for guards that failed, naming each and why."""
+    failed = [r for r in results if not r.ok]
+    lines = "; ".join(f"{r.name}: {r.message.en if r.message else 'failed'}" for r in failed)
+    return TransitionRefused(
+        f"'{trigger}' refused on case {case_id}: {lines}", [r.to_json() for r in results]
+    )
+
+
+def fire_in(
+    context: Context,
+    transaction: Transaction,
+    case_id: int,
+    trigger: str,
+    actor_name: str,
+    values: Mapping[str, Any],
+    attachments: Mapping[str, Path],
+    expected_version: int | None,
+) -> Fired:
+    """Fire ``trigger`` on case ``case_id`` in ``transaction``, or raise having written
+    nothing that its rollback would not undo."""
+    connection = transaction.connection
+    rows = load_rows(connection, case_id, actor_name)
+    case = case_row(rows[0])
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(
+            f"case {case_id} is at version {case.version}, not {expected_version}: "
+            "it changed since you loaded it; reload and retry"
+        )
+    pinned = context.pinned(transaction, case.definition_version_id)
+    definition = pinned.definition
+    transition = transition_for(definition, case, trigger)
+    actor = actor_of(actor_name, rows)
+    role = actor.authorize(
+        transition.roles, case.region_path.split("/"), f"fire '{trigger}' on case {case_id}"
+    )
+    raw = dict(values)
+    pending: list[Pending] = []
+    if attachments:
+        unexpected = sorted(set(attachments) - set(transition.form_fields))
+        if unexpected:
+            raise InvalidData(f"not part of this form: {', '.join(unexpected)}")
+        session = transaction.session
+        checked, pending = check_documents(context.documents, session, attachments, actor.name)
+        raw.update(checked)
+    payload = clean(definition, transition.form, raw) if raw or transition.form else {}
+    data = {**case.data, **payload} if payload else case.data
+    links = update_links(transaction.session, case, definition, payload, actor) if payload else {}
+    after: LedgerState | None = None
+    postings: list[dict[str, Any]] = []
+    if transition.ledger is not None:
+        books = stored_ledger(transaction.session, case.id)
+        postings, after = posting(books, transition, data, case.id)
+    results: list[GuardResult] = []
+    if transition.guards:
+        dialect = context.engine.dialect.name
+        checking = guard_context(transaction.session, dialect, case, definition, data, after)
+        results = evaluate_guards(transition.guards, checking)
+        if not all(r.ok for r in results):
+            raise refusal(trigger, case_id, results)
+    dest = context.machines.next_state(pinned.id, definition, case.state, trigger)
+    now = utcnow()
+    source, seen = case.state, case.version
+    changes: dict[str, Any] = {"state": dest, "updated_at": now}
+    if payload:
+        changes["data"] = data
+    if dest != source:
+        changes.update(state_entered_at=now, due_at=due_at(definition.state(dest), now))
+        changes["escalated_at"] = None
+    for name, value in changes.items():
+        setattr(case, name, value)
+    entries = [ledger.entry_defaults(p) for p in postings]
+    record = record_values(
+        case,
+        pinned.version,
+        pinned.sha256,
+        {
+            "kind": "transition",
+            "trigger": trigger,
+            "source": source,
+            "dest": dest,
+            "actor": actor.name,
+            "role": role,
+            "at": now,
+            "payload": payload,
+            "guards": [r.to_json() for r in results],
+            "documents": document_hashes(payload),
+            "effects": effects(case, entries, links),
+        },
+    )
+    case.version, case.head_hash = record["seq"], record["hash"]
+    changes.update(version=case.version, head_hash=case.head_hash)
+    columns = tuple(sorted(changes))
+    moved = connection.execute(
+        _update(columns),
+        {"case_id": case_id, "seen": seen, **{f"new_{k}": changes[k] for k in columns}},
+    )
+    if moved.rowcount != 1:
+        raise Conflict(
+            f"case {case_id} was changed by someone else at the same time; reload and retry"
+        )
+    connection.execute(_INSERT_RECORD, record)
+    if entries:
+        connection.execute(
+            _INSERT_ENTRIES, [{"case_id": case_id, "seq": record["seq"], **e} for e in entries]
+        )
+    transaction.flush()  # documents and links: refused here, before any file is written
+    write_documents(context.documents, pending)
+    return Fired(case, rows[0].subject_name, pinned, actor, record, after)
