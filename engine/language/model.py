@@ -193,9 +193,18 @@ class Definition:
     start_form: tuple[FormItem, ...] = ()
     language: int = LANGUAGE_VERSION
     _states_by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
+    #: The transitions out of each state, in definition order (looked up on every firing).
+    _leaving: dict[str, tuple[TransitionSpec, ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _triggers: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._states_by_name.update({s.name: s for s in self.states})
+        for state in self.states:
+            leaving = tuple(t for t in self.transitions if state.name in t.sources)
+            self._leaving[state.name] = leaving
+        object.__setattr__(self, "_triggers", frozenset(t.trigger for t in self.transitions))
 
     @property
     def initial_state(self) -> StateSpec:
@@ -208,10 +217,16 @@ class Definition:
         return name in self._states_by_name
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
-        return [t for t in self.transitions if state in t.sources]
+        leaving = self._leaving.get(state)
+        if leaving is None:  # not one of its states: whatever names it as a source
+            return [t for t in self.transitions if state in t.sources]
+        return list(leaving)
 
     def transition(self, trigger: str, state: str) -> TransitionSpec | None:
-        return next((t for t in self.transitions_from(state) if t.trigger == trigger), None)
+        leaving = self._leaving.get(state)
+        if leaving is None:
+            leaving = tuple(self.transitions_from(state))
+        return next((t for t in leaving if t.trigger == trigger), None)
 
-    def triggers(self) -> set[str]:
-        return {t.trigger for t in self.transitions}
+    def triggers(self) -> frozenset[str]:
+        return self._triggers

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from engine.runtime.case_queries import CaseQueries, masked_case
 from engine.runtime.case_views import record_json
 from engine.runtime.deadlines import due_at
 from engine.runtime.escalation import escalate_due
-from engine.runtime.firing import Fired, fire_in
+from engine.runtime.firing import Fired, fire_in, load_snapshot
 from engine.runtime.forms import clean
 from engine.runtime.history import append_record, effects
 from engine.runtime.ledger import LedgerState
@@ -32,6 +32,8 @@ from engine.store.db import write_session
 from engine.store.models import Case, DefinitionVersion, Region, utcnow
 
 ADMIN_ROLES = ("admin",)
+#: How many cases of a bulk action are read at once.
+BULK_CHUNK = 500
 
 
 def starter_roles(definition: Definition) -> list[str]:
@@ -158,19 +160,55 @@ class Cases(CaseQueries):
         """Fire ``trigger`` on a case in one transaction, or change nothing and raise.
         Returns the case as the actor may see it (``case_json``); with ``view``, as ``show``
         gives it, with its ledger and links (read for it in the same transaction)."""
+        values, attachments = values or {}, attachments or {}
+        return self._fire_one(
+            self.context.engine,
+            case_id,
+            trigger,
+            actor_name,
+            values,
+            attachments,
+            expected_version,
+            view,
+        )
+
+    def _fire_one(
+        self,
+        bind: Engine | Connection,
+        case_id: int,
+        trigger: str,
+        actor_name: str,
+        values: Mapping[str, Any],
+        attachments: Mapping[str, Path],
+        expected_version: int | None,
+        view: bool,
+        snapshot: Sequence[Row[Any]] | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`fire` in a transaction on ``bind``, from a bulk action's ``snapshot`` of
+        the case if given. What the snapshot decides is final only when the case moves:
+        a refusal, or a case that changed since, is decided again on the case read now."""
         try:
-            with write_transaction(self.context.engine) as transaction:
+            with write_transaction(bind) as transaction:
                 fired = fire_in(
                     self.context,
                     transaction,
                     case_id,
                     trigger,
                     actor_name,
-                    values or {},
-                    attachments or {},
+                    values,
+                    attachments,
                     expected_version,
+                    snapshot,
                 )
                 result = self._result(transaction, fired, view)
+        except RukunError as refusal:
+            if snapshot is None:
+                self._refused(case_id, trigger, actor_name, refusal)
+                raise
+            # decided on the bulk read (or it went stale): decide on the case as it is now
+            return self._fire_one(
+                bind, case_id, trigger, actor_name, values, attachments, expected_version, view
+            )
         except IntegrityError as exc:
             error = Conflict(
                 f"case {case_id} was changed by someone else at the same time; reload and retry"
@@ -183,9 +221,6 @@ class Cases(CaseQueries):
             error = Conflict(f"case {case_id} is being changed by someone else; retry")
             self._refused(case_id, trigger, actor_name, error)
             raise error from exc
-        except RukunError as error:
-            self._refused(case_id, trigger, actor_name, error)
-            raise
         program = fired.case.program
         if signals.transition_fired.has_receivers_for(program):
             record = record_json(fired.record)
@@ -212,33 +247,57 @@ class Cases(CaseQueries):
         values: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Fire ``trigger`` on each case in its own transaction (a bulk action): every case
-        either moves completely or not at all, and each gets its own result."""
+        either moves completely or not at all, and each gets its own result. The cases and
+        the actor's grants are read in chunks (the grants as they stood when the chunk was
+        read), and the transactions share one connection; a case that changed after its
+        chunk was read is read again in its own transaction."""
         results = []
-        for case_id in dict.fromkeys(case_ids):
-            try:
-                moved = self.fire(case_id, trigger, actor_name, values or {})
-                results.append(
-                    {
-                        "case_id": case_id,
-                        "ok": True,
-                        "state": moved["state"],
-                        "state_label": moved["state_label"],
-                        "version": moved["version"],
-                        "error": None,
-                    }
-                )
-            except RukunError as error:
-                results.append(
-                    {
-                        "case_id": case_id,
-                        "ok": False,
-                        "state": None,
-                        "state_label": None,
-                        "version": None,
-                        "error": error.to_json(),
-                    }
-                )
+        values = values or {}
+        ids = list(dict.fromkeys(case_ids))
+        with self.context.engine.connect() as connection:
+            for start in range(0, len(ids), BULK_CHUNK):
+                chunk = ids[start : start + BULK_CHUNK]
+                connection.execution_options(rukun_write=False)  # a plain read
+                with connection.begin():
+                    snapshot = load_snapshot(connection, chunk, actor_name)
+                for case_id in chunk:
+                    rows = snapshot.get(case_id)
+                    results.append(
+                        self._bulk_one(connection, case_id, trigger, actor_name, values, rows)
+                    )
         return results
+
+    def _bulk_one(
+        self,
+        connection: Connection,
+        case_id: int,
+        trigger: str,
+        actor_name: str,
+        values: Mapping[str, Any],
+        snapshot: Sequence[Row[Any]] | None,
+    ) -> dict[str, Any]:
+        """One case of a bulk action, as its result row."""
+        try:
+            moved = self._fire_one(
+                connection, case_id, trigger, actor_name, values, {}, None, False, snapshot
+            )
+        except RukunError as error:
+            return {
+                "case_id": case_id,
+                "ok": False,
+                "state": None,
+                "state_label": None,
+                "version": None,
+                "error": error.to_json(),
+            }
+        return {
+            "case_id": case_id,
+            "ok": True,
+            "state": moved["state"],
+            "state_label": moved["state_label"],
+            "version": moved["version"],
+            "error": None,
+        }
 
     def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:
         if not signals.transition_refused.receivers:

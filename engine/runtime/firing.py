@@ -56,12 +56,13 @@ _LOAD = (
     .join(Region, Region.code == _CASES.c.subject_code)
     .outerjoin(User, User.name == bindparam("actor"))
     .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
-    .where(_CASES.c.id == bindparam("case_id"))
     .order_by(RoleGrant.id)
 )
+_LOAD_ONE = _LOAD.where(_CASES.c.id == bindparam("case_id"))
+_LOAD_MANY = _LOAD.where(_CASES.c.id.in_(bindparam("case_ids", expanding=True)))
 #: PostgreSQL: the case row stays locked until the transaction ends (SQLite's write
 #: transaction holds the whole database already).
-_LOAD_LOCKED = _LOAD.with_for_update(of=_CASES)
+_LOAD_LOCKED = _LOAD_ONE.with_for_update(of=_CASES)
 _INSERT_RECORD = insert(cast(Table, TransitionRecord.__table__))
 _INSERT_ENTRIES = insert(cast(Table, LedgerEntry.__table__))
 _COLUMNS = tuple(column.name for column in _CASES.columns)
@@ -99,16 +100,33 @@ def load_rows(connection: Connection, case_id: int, actor: str) -> Sequence[Row[
     case locked on PostgreSQL."""
     locked = connection.dialect.name == "postgresql"
     parameters = {"case_id": case_id, "actor": actor}
-    rows = connection.execute(_LOAD_LOCKED if locked else _LOAD, parameters).all()
+    rows = connection.execute(_LOAD_LOCKED if locked else _LOAD_ONE, parameters).all()
     if not rows:
         raise NotFound(f"no case {case_id}")
     return rows
 
 
+def load_snapshot(
+    connection: Connection, case_ids: Sequence[int], actor: str
+) -> dict[int, list[Row[Any]]]:
+    """What :func:`load_rows` gives for each of ``case_ids`` that exists, in one read and
+    unlocked: a bulk action's starting point. Each firing from it is still checked by the
+    optimistic lock (:class:`Stale` if the case changed since)."""
+    found: dict[int, list[Row[Any]]] = {}
+    parameters = {"case_ids": list(case_ids), "actor": actor}
+    for row in connection.execute(_LOAD_MANY, parameters):
+        found.setdefault(row.id, []).append(row)
+    return found
+
+
+class Stale(Conflict):
+    """The case changed after the snapshot a bulk action read it from: read it again."""
+
+
 def case_row(row: Row[Any]) -> CaseRow:
-    """The case's values outside any session: the firing writes the row itself."""
-    values = row._mapping
-    return CaseRow(**{name: values[name] for name in _COLUMNS})
+    """The case's values outside any session: the firing writes the row itself. (The
+    row starts with the case table's columns, in the order of CaseRow's fields.)"""
+    return CaseRow(*row[: len(_COLUMNS)])
 
 
 def transition_for(definition: Definition, case: Case | CaseRow, trigger: str) -> TransitionSpec:
@@ -144,11 +162,13 @@ def fire_in(
     values: Mapping[str, Any],
     attachments: Mapping[str, Path],
     expected_version: int | None,
+    snapshot: Sequence[Row[Any]] | None = None,
 ) -> Fired:
     """Fire ``trigger`` on case ``case_id`` in ``transaction``, or raise having written
-    nothing that its rollback would not undo."""
+    nothing that its rollback would not undo. ``snapshot``: the case's rows as a bulk
+    action read them (:func:`load_snapshot`) instead of reading them now."""
     connection = transaction.connection
-    rows = load_rows(connection, case_id, actor_name)
+    rows = load_rows(connection, case_id, actor_name) if snapshot is None else snapshot
     case = case_row(rows[0])
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
@@ -218,12 +238,12 @@ def fire_in(
     )
     case.version, case.head_hash = record["seq"], record["hash"]
     changes.update(version=case.version, head_hash=case.head_hash)
-    columns = tuple(sorted(changes))
-    moved = connection.execute(
-        _update(columns),
-        {"case_id": case_id, "seen": seen, **{f"new_{k}": changes[k] for k in columns}},
-    )
+    parameters = {"case_id": case_id, "seen": seen}
+    parameters.update((f"new_{name}", value) for name, value in changes.items())
+    moved = connection.execute(_update(tuple(changes)), parameters)
     if moved.rowcount != 1:
+        if snapshot is not None:
+            raise Stale(f"case {case_id} changed since the bulk action read it")
         raise Conflict(
             f"case {case_id} was changed by someone else at the same time; reload and retry"
         )

@@ -41,15 +41,19 @@ class Transaction:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Transaction]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed when the block ends,
-    rolled back on any error."""
-    with engine.connect() as connection:
-        connection.execution_options(**WRITE)
-        transaction = Transaction(connection)
-        try:
-            with connection.begin():
-                yield transaction
-                transaction.flush()
-        finally:
-            transaction.close()
+def write_transaction(bind: Engine | Connection) -> Iterator[Transaction]:
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite) on a connection of its own or
+    on ``bind`` (a connection between transactions, which a bulk action reuses): committed
+    when the block ends, rolled back on any error."""
+    if isinstance(bind, Engine):
+        with bind.connect() as connection, write_transaction(connection) as transaction:
+            yield transaction
+        return
+    bind.execution_options(**WRITE)
+    transaction = Transaction(bind)
+    try:
+        with bind.begin():
+            yield transaction
+            transaction.flush()
+    finally:
+        transaction.close()

@@ -4,6 +4,7 @@ that nothing it skips reading (ledger, links, regions, a cached grant) changes a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select
 
+import engine.runtime.cases as cases_module
 from engine.errors import Conflict, Forbidden
-from engine.runtime import Rukun
+from engine.runtime import Rukun, firing
+from engine.runtime.case_views import CaseRow
 from engine.store.models import Case
 from tests.builders import Scenario
 
@@ -83,6 +86,54 @@ def test_a_guarded_probebaya_step_reads_only_what_its_guards_need(scenario: Scen
     with statements(app.engine) as sent:
         scenario.fire(case["id"], "approve_kecamatan", "kecamatan", view=False)
     assert sent == [*begin, "SELECT", "SELECT", "UPDATE", "INSERT"]
+
+
+def test_a_case_row_has_the_case_tables_columns_in_order() -> None:
+    """The firing builds its :class:`CaseRow` from the row's leading columns by position."""
+    names = [f.name for f in dataclasses.fields(CaseRow)]
+    assert names == [c.name for c in Case.__table__.columns]
+
+
+def test_a_bulk_action_reads_its_cases_at_once_and_each_moves_alone(
+    linear: tuple[Rukun, str],
+) -> None:
+    """One read for the chunk, then per case its own transaction: UPDATE and INSERT."""
+    app, rt = linear
+    ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(5)]
+    app.cases.fire(ids[0], "t0", "rt_linear")  # ids[0] will be refused: not in s0 any more
+    begin = ["BEGIN"] if app.engine.dialect.name == "sqlite" else []
+    with statements(app.engine) as sent:
+        results = app.cases.fire_many([*ids, 999_999], "t0", "rt_linear")
+    assert [r["ok"] for r in results] == [False, True, True, True, True, False]
+    assert results[0]["error"]["kind"] == "conflict"
+    assert results[-1]["error"]["kind"] == "not_found"
+    moves = [*begin, "UPDATE", "INSERT"]
+    # the chunk's read; the case refused on it is decided again on a read of its own, as is
+    # the one the chunk did not find
+    again = [*begin, *begin, "SELECT"]
+    assert sent == [*begin, "SELECT", *again, *moves * 4, *begin, "SELECT"]
+
+
+def test_a_case_changed_after_the_bulk_read_is_read_again(
+    linear: tuple[Rukun, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot is only a starting point: the optimistic lock catches a case that moved
+    in between, and that case is fired again from what it is now."""
+    app, rt = linear
+    ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(2)]
+    real = firing.load_snapshot
+
+    def then_someone_moves_the_second(*args: Any) -> Any:
+        snapshot = real(*args)
+        app.cases.fire(ids[1], "t0", "rt_linear")
+        return snapshot
+
+    monkeypatch.setattr(cases_module, "load_snapshot", then_someone_moves_the_second)
+    results = app.cases.fire_many(ids, "t0", "rt_linear")
+    assert results[0]["ok"] is True
+    assert results[1]["ok"] is False and "cannot be fired" in results[1]["error"]["message"]
+    assert [r["seq"] for r in app.cases.history(ids[1])] == [1, 2]
+    assert app.cases.verify(ids[1]) == []
 
 
 def test_the_result_is_the_case_and_with_view_what_show_gives(scenario: Scenario) -> None:
