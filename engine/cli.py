@@ -134,18 +134,33 @@ def tick(now: str | None, as_json: bool) -> None:
     show_default=True,
     help="Serve the operator UI afterwards (when the web package is installed).",
 )
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Also seed N cases with histories of about 10 records across the four programs "
+    "(for benchmarks and load tests; nothing again when the database has them).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.pass_context
-def demo(ctx: click.Context, year: int | None, serve: bool, host: str, port: int) -> None:
+def demo(
+    ctx: click.Context, year: int | None, serve: bool, scale: int | None, host: str, port: int
+) -> None:
     """Demo on the embedded database: migrate, publish workflows/*.yaml, load the four
     cities with demo RTs, groups and users, run a Probebaya case end to end (a refusal, a
-    revision, tranches and LPJs) and print its history; then serve the UI with the demo
-    users' passwords printed."""
+    revision, tranches and LPJs) and print its history; with --scale, seed that many more
+    cases; then serve the UI with the demo users' passwords printed."""
     from engine.demo import demo_passwords, run_demo
 
     app = rukun_app(check=False)
-    run_demo(app, year, click.echo)
+    if scale is None:
+        run_demo(app, year, click.echo)
+    else:
+        from engine.demo_scale import run_scaled_demo
+
+        run_scaled_demo(app, year, scale, click.echo)
     server = main.get_command(ctx, "serve") if serve else None
     if server is None:
         return
