@@ -155,5 +155,3 @@ def _cached_schema(definition: Definition, items: tuple[FormItem, ...]) -> Schem
         item.field: field_for(definition.fields[item.field], item.required) for item in items
     }
     return Schema.from_dict(declared, name=f"{definition.program}_form")()
-
-
