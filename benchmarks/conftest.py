@@ -1,28 +1,33 @@
-"""Collects engine-versus-floor timings from the benchmarks and prints their ratios."""
+"""Collects the rows the benchmarks measure and prints them as one table at the end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-#: (backend, measurement, engine median s, floor median s, rows on the page)
-RESULTS: list[tuple[str, str, float, float, int]] = []
+from benchmarks.databases import BACKENDS
+from benchmarks.sizes import SIZES
+from benchmarks.table import ROWS, render
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not RESULTS:
+    if not ROWS:
         return
-    write = terminalreporter.write_line
-    terminalreporter.section("rukun: engine / raw-database floor (median of 30, page of 50)")
-    write(f"{'backend':<11}{'measurement':<42}{'engine ms':>10}{'floor ms':>10}{'ratio':>8}")
-    for backend, name, engine, floor, _rows in RESULTS:
-        write(
-            f"{backend:<11}{name:<42}{engine * 1000:>10.2f}{floor * 1000:>10.2f}"
-            f"{engine / floor:>7.1f}x"
-        )
+    terminalreporter.section(
+        f"rukun bench ({SIZES.name} size): engine against its floor, same run, same database"
+    )
+    for line in render(ROWS):
+        terminalreporter.write_line(line)
 
 
-@pytest.fixture(scope="session")
-def bench_results() -> list[tuple[str, str, float, float, int]]:
-    return RESULTS
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp(f"bench-{backend}")

@@ -1,17 +1,18 @@
-"""The case list and the inbox at 100k cases, against the raw-database floor.
+"""Row 6: the case list and the inbox on 1k and on 100k cases, against the raw-database
+floor and against themselves.
 
-Seeds 100,000 cases of the four programs over the demo regions with SQLAlchemy Core (valid
+Seeds the cases of the four programs over the demo regions with SQLAlchemy Core (valid
 definition versions, subjects, states and deadlines), on SQLite and, when
 ``RUKUN_TEST_DATABASE_URL`` is set, on PostgreSQL. Each measurement times one engine call
-(a page of 50) with pytest-benchmark and the floor: the SELECTs on ``cases`` that call
-sent, run again with the same parameters straight on the driver's cursor (no ORM, no
-JSON, no actor or definition lookups). The summary prints engine / floor per measurement.
-Run with ``rukun bench`` (or ``pytest benchmarks -p no:xdist``)."""
+(a page of 50; median and p95 of ``SIZES.list_rounds`` calls) and the floor: the SELECTs
+on ``cases`` that call sent, run again with the same parameters straight on the driver's
+cursor (no ORM, no JSON, no actor or definition lookups). The table gets, per measurement,
+engine / floor on the large database and its p95 on the large / on the small one.
+Run with ``rukun bench`` (sizes: :mod:`benchmarks.sizes`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import statistics
 import time
@@ -22,22 +23,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_benchmark.fixture import BenchmarkFixture
-from sqlalchemy import create_engine, event, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, insert, select
 
+from benchmarks.databases import BACKENDS, bench_app
+from benchmarks.sizes import SIZES
+from benchmarks.table import ROWS, Row, Target, milliseconds
 from engine.language.model import StateSpec
 from engine.language.roles import SUBJECTS
 from engine.runtime import Rukun
 from engine.runtime.queries import Cursor
-from engine.settings import Settings
 from engine.store.models import Case, DefinitionVersion, Region
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = int(os.environ.get("RUKUN_BENCH_CASES", "100000"))
 PAGE = 50
-POSTGRES_URL = os.environ.get("RUKUN_TEST_DATABASE_URL")
+ROUNDS = SIZES.list_rounds
 NOW = dt.datetime.now(dt.UTC)
+SIZES_SEEDED = (SIZES.list_small, SIZES.list_large)
+#: p95 seconds by (backend, measurement, cases), until both sizes of a pair are in.
+P95: dict[tuple[str, str, int], float] = {}
 
 
 @dataclass
@@ -48,17 +51,7 @@ class Seeded:
     kelurahan: str  # a kelurahan user in Samarinda
     kelurahan_code: str
     search: str  # part of many subjects' names
-
-
-def _postgres_url() -> str:
-    assert POSTGRES_URL is not None
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS rukun_bench CASCADE"))
-        connection.execute(text("CREATE SCHEMA rukun_bench"))
-    admin.dispose()
-    url = make_url(POSTGRES_URL).update_query_dict({"options": "-csearch_path=rukun_bench"})
-    return url.render_as_string(hide_password=False)
+    cases: int
 
 
 def seed(app: Rukun, count: int) -> None:
@@ -120,27 +113,28 @@ def _due(state: StateSpec, entered: dt.datetime) -> dt.datetime | None:
     return entered + dt.timedelta(days=days)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+@pytest.fixture(
+    scope="module",
+    params=[(b, n) for b in BACKENDS for n in SIZES_SEEDED],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Seeded]:
-    folder = tmp_path_factory.mktemp(f"bench-{request.param}")
-    url = f"sqlite:///{folder / 'rukun.sqlite'}" if request.param == "sqlite" else _postgres_url()
-    app = Rukun(Settings.from_env({"RUKUN_DATABASE_URL": url, "RUKUN_STORAGE": str(folder)}))
-    app.upgrade()
-    for path in sorted((ROOT / "workflows").glob("*.yaml")):
-        app.definitions.publish(path, "bench")
-    app.regions.load_demo()
-    started = time.perf_counter()
-    seed(app, CASES)
-    print(f"\nseeded {CASES} cases on {request.param} in {time.perf_counter() - started:.1f}s")
-    kelurahan = sorted(
-        r["code"] for r in app.regions.list(level="kelurahan") if r["code"].startswith("64.72.")
-    )[0]
-    app.users.add("bench_city", "city", ["64.72"])
-    app.users.add("bench_kelurahan", "kelurahan", [kelurahan])
-    yield Seeded(app, request.param, "bench_city", "bench_kelurahan", kelurahan, "RW 002")
-    app.close()
+    backend, cases = request.param
+    folder = tmp_path_factory.mktemp(f"bench-{backend}")
+    with bench_app(backend, f"list_{cases}", folder) as app:
+        for path in sorted((ROOT / "workflows").glob("*.yaml")):
+            app.definitions.publish(path, "bench")
+        started = time.perf_counter()
+        seed(app, cases)
+        print(f"\nseeded {cases} cases on {backend} in {time.perf_counter() - started:.1f}s")
+        kelurahan = sorted(
+            r["code"] for r in app.regions.list(level="kelurahan") if r["code"].startswith("64.72.")
+        )[0]
+        app.users.add("bench_city", "city", ["64.72"])
+        app.users.add("bench_kelurahan", "kelurahan", [kelurahan])
+        yield Seeded(app, backend, "bench_city", "bench_kelurahan", kelurahan, "RW 002", cases)
 
 
 @contextmanager
@@ -159,7 +153,7 @@ def captured(app: Rukun) -> Iterator[list[tuple[str, Any]]]:
         event.remove(app.engine, "before_cursor_execute", keep)
 
 
-def floor(app: Rukun, statements: list[tuple[str, Any]], rounds: int = 30) -> float:
+def floor(app: Rukun, statements: list[tuple[str, Any]], rounds: int = ROUNDS) -> float:
     """Median seconds to run ``statements`` on a raw driver cursor and fetch every row."""
     connection = app.engine.raw_connection()
     try:
@@ -194,7 +188,7 @@ def deep_cursor(seeded: Seeded, sort_column: str, offset: int) -> str:
 
 
 def _deep_page(seeded: Seeded) -> Callable[[], Any]:
-    cursor = deep_cursor(seeded, "updated_at", CASES // 5)
+    cursor = deep_cursor(seeded, "updated_at", seeded.cases // 5)
     return lambda: seeded.app.cases.page(
         viewer=seeded.city, limit=PAGE, sort="-updated_at", cursor=cursor
     )
@@ -202,7 +196,7 @@ def _deep_page(seeded: Seeded) -> Callable[[], Any]:
 
 MEASUREMENTS: dict[str, Callable[[Seeded], Callable[[], Any]]] = {
     "list first page": lambda s: lambda: s.app.cases.page(viewer=s.city, limit=PAGE),
-    "list filtered (program+state+kelurahan)": lambda s: (
+    "list filtered (program, state, kel.)": lambda s: (
         lambda: s.app.cases.page(
             viewer=s.city,
             limit=PAGE,
@@ -211,24 +205,56 @@ MEASUREMENTS: dict[str, Callable[[Seeded], Callable[[], Any]]] = {
             region=s.kelurahan_code,
         )
     ),
-    "list deep page by -updated_at": lambda s: _deep_page(s),
+    "list deep page (-updated_at)": lambda s: _deep_page(s),
     "list search": lambda s: lambda: s.app.cases.page(viewer=s.city, limit=PAGE, search=s.search),
-    "inbox kelurahan user": lambda s: lambda: s.app.cases.inbox(s.kelurahan, limit=PAGE),
-    "inbox city user": lambda s: lambda: s.app.cases.inbox(s.city, limit=PAGE),
+    "inbox, kelurahan user": lambda s: lambda: s.app.cases.inbox(s.kelurahan, limit=PAGE),
+    "inbox, city user": lambda s: lambda: s.app.cases.inbox(s.city, limit=PAGE),
 }
 
 
+def timings(call: Callable[[], Any], rounds: int = ROUNDS) -> list[float]:
+    """Seconds of each of ``rounds`` calls (after two not counted)."""
+    times = []
+    for _ in range(rounds + 2):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times[2:]
+
+
 @pytest.mark.parametrize("name", list(MEASUREMENTS))
-def test_case_queries(
-    benchmark: BenchmarkFixture, seeded: Seeded, name: str, bench_results: list[Any]
-) -> None:
+def test_case_queries(seeded: Seeded, name: str) -> None:
     call = MEASUREMENTS[name](seeded)
     call()  # definitions parsed, caches warm
     with captured(seeded.app) as statements:
         page = call()
     assert page.rows, f"{name}: the seeded data should give a non-empty page"
     raw = floor(seeded.app, statements)
-    benchmark.pedantic(call, rounds=30, iterations=1, warmup_rounds=2)
-    assert benchmark.stats is not None
-    engine = benchmark.stats.stats.median
-    bench_results.append((seeded.backend, name, engine, raw, len(page.rows)))
+    times = timings(call)
+    median = statistics.median(times)
+    P95[(seeded.backend, name, seeded.cases)] = statistics.quantiles(times, n=20)[18]
+    small, large = SIZES_SEEDED
+    if seeded.cases == large:
+        ROWS.append(
+            Row(
+                seeded.backend,
+                6,
+                f"{name} vs raw SELECT ({large:,})",
+                milliseconds(median),
+                milliseconds(raw),
+                median / raw,
+            )
+        )
+    pair = [P95.get((seeded.backend, name, n)) for n in SIZES_SEEDED]
+    if pair[0] is not None and pair[1] is not None:
+        ROWS.append(
+            Row(
+                seeded.backend,
+                6,
+                f"{name} p95, {large:,} vs {small:,}",
+                milliseconds(pair[1]),
+                milliseconds(pair[0]),
+                pair[1] / pair[0],
+                Target(1.5, at_least=False),
+            )
+        )

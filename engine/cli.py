@@ -177,23 +177,29 @@ def demo(
     ctx.invoke(server, host=host, port=port)
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.option(
-    "--cases", type=int, default=100_000, show_default=True, help="How many cases to seed."
+    "--small",
+    is_flag=True,
+    help="Shrink every size (RUKUN_BENCH_SCALE=small): proves the bench works in a minute "
+    "or two, too small to judge speed.",
 )
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def bench(cases: int, pytest_args: tuple[str, ...]) -> None:
-    """Run the benchmarks in benchmarks/ (a source checkout with the test extras): the case
-    list and inbox on seeded cases, on SQLite and on PostgreSQL when
-    RUKUN_TEST_DATABASE_URL is set; prints engine / raw-database ratios."""
-    import os
+def bench(small: bool, pytest_args: tuple[str, ...]) -> None:
+    """Run the benchmarks in benchmarks/ (a source checkout with the test extras) on SQLite
+    and on PostgreSQL when RUKUN_TEST_DATABASE_URL is set (a schema of their own in it), and
+    print one table: each row a ratio of rukun against its floor measured in this run on
+    the same database, with its target and whether it is met. See benchmarks/RESULTS.md;
+    PYTEST_ARGS go to pytest (e.g. -k verify)."""
     import subprocess
 
     folder = Path(__file__).resolve().parent.parent / "benchmarks"
     if not folder.is_dir():
         raise click.UsageError(f"no benchmarks at {folder} (run from a source checkout)")
     command = [sys.executable, "-m", "pytest", str(folder), "-p", "no:xdist", "-q"]
-    environment = {**os.environ, "RUKUN_BENCH_CASES": str(cases)}
+    environment = dict(os.environ)
+    if small:
+        environment["RUKUN_BENCH_SCALE"] = "small"
     done = subprocess.run([*command, *pytest_args], cwd=folder.parent, env=environment)
     raise SystemExit(done.returncode)
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from engine.audit import anchors
 from engine.audit.projection import Projection, compare, short, stored_entry
 from engine.language import Definition
-from engine.runtime.case_views import record_json
+from engine.runtime.case_views import RECORD_FIELDS
 from engine.runtime.context import Context
 from engine.runtime.definitions import sha256_text
-from engine.store.chain import ChainChecker
+from engine.store.chain import ChainChecker, format_time
 from engine.store.models import (
     Case,
     CaseLink,
@@ -33,6 +33,8 @@ from engine.store.models import (
 )
 
 BATCH = 500
+#: A history record's columns, under the names record_json gives them.
+RECORD_COLUMNS = tuple(getattr(TransitionRecord, name) for name in RECORD_FIELDS)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 Progress = Callable[[int, int], None]
 
@@ -213,6 +215,9 @@ class Verifier:
                 cases = list(
                     session.scalars(
                         self._filtered(select(Case))
+                        # the definition version from the identity map (a few rows for
+                        # every case), not joined into each case's row with its text
+                        .options(lazyload(Case.definition_version), lazyload(Case.subject))
                         .where(Case.id > after)
                         .order_by(Case.id)
                         .limit(BATCH)
@@ -222,7 +227,7 @@ class Verifier:
                     break
                 after = cases[-1].id
                 yield from self._batch(session, cases, definitions, heads)
-                seen.update(c.id for c in cases)
+                seen.update(c.id for c in cases if c.id in heads)  # only what is asked below
                 self.summary.cases += len(cases)
                 if self.progress is not None:
                     self.progress(self.summary.cases, total)
@@ -277,21 +282,25 @@ class Verifier:
             )
         ):
             links[case_id].append((name, target))
-        records = session.scalars(
-            select(TransitionRecord)
+        # plain rows, not ORM objects: a record is read once, checked and dropped, so an
+        # identity map and instrumented attributes would only cost time
+        rows = session.connection().execute(
+            select(*RECORD_COLUMNS)
             .where(TransitionRecord.case_id.in_(ids))
             .order_by(TransitionRecord.case_id, TransitionRecord.seq)
             .execution_options(yield_per=1000)
         )
         by_id = {c.id: c for c in cases}
         current: _CaseCheck | None = None
-        for record in records:
-            if current is None or current.case.id != record.case_id:
+        for row in rows:
+            record = dict(zip(RECORD_FIELDS, row, strict=True))  # as record_json gives it
+            record["at"] = format_time(record["at"])
+            if current is None or current.case.id != record["case_id"]:
                 if current is not None:
                     yield from current.finish(entries, links)
                     by_id.pop(current.case.id, None)
-                current = _CaseCheck(self, by_id[record.case_id], heads.get(record.case_id))
-            yield from current.add(record_json(record), definitions)
+                current = _CaseCheck(self, by_id[record["case_id"]], heads.get(record["case_id"]))
+            yield from current.add(record, definitions)
         if current is not None:
             yield from current.finish(entries, links)
             by_id.pop(current.case.id, None)

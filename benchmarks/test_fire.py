@@ -1,0 +1,114 @@
+"""Rows 1, 3 and 4: ``fire`` against the raw SQLAlchemy loop doing the same writes, its
+per-step cost on a long history against a fresh case, and a bulk action (each case its own
+transaction) against the same writes in one raw transaction. Every case is of the linear
+program ``linear6``, about one RT, fired by its ketua RT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.databases import ACTOR, bench_app
+from benchmarks.floors import RawSteps
+from benchmarks.seeding import published, seed_cases
+from benchmarks.sizes import SIZES
+from benchmarks.table import ROWS, Row, Target, paired, rate
+from benchmarks.workflows import linear_yaml
+from engine.runtime import Rukun
+
+STEPS = 6
+PROGRAM = f"linear{STEPS}"
+
+
+@pytest.fixture(scope="module")
+def app(backend: str, folder: Path) -> Iterator[Rukun]:
+    with bench_app(backend, "fire", folder) as rukun:
+        rukun.definitions.publish_text(linear_yaml(STEPS), f"{PROGRAM}.yaml", "bench")
+        yield rukun
+
+
+def _groups(app: Rukun, groups: int, size: int) -> list[list[int]]:
+    ids = seed_cases(app, PROGRAM, groups * size)
+    return [ids[i * size : (i + 1) * size] for i in range(groups)]
+
+
+def _through(app: Rukun, case_ids: list[int]) -> None:
+    for case_id in case_ids:
+        for step in range(STEPS):
+            app.cases.fire(case_id, f"t{step}", ACTOR)
+
+
+def test_fire_against_raw_loop(app: Rukun, backend: str) -> None:
+    raw = RawSteps(app.engine, published(app, PROGRAM))
+    per_round = max(1, SIZES.fire_steps // STEPS)
+    mine = _groups(app, SIZES.rounds + 1, per_round)
+    theirs = _groups(app, SIZES.rounds + 1, per_round)
+    _through(app, mine.pop()[:2])  # caches warm, definitions parsed
+    raw.each_in_own_transaction(c for c in theirs.pop()[:2] for _ in range(STEPS))
+    engine, floor = paired(
+        lambda n: _through(app, mine[n]),
+        lambda n: raw.each_in_own_transaction(c for c in theirs[n] for _ in range(STEPS)),
+        SIZES.rounds,
+    )
+    steps = per_round * STEPS
+    ROWS.append(
+        Row(
+            backend,
+            1,
+            "fire vs raw SQLAlchemy loop (one step, one commit)",
+            rate(steps, engine, "steps"),
+            rate(steps, floor, "steps"),
+            floor / engine,
+            Target(0.7),
+        )
+    )
+
+
+def test_fire_on_long_history_against_fresh_case(app: Rukun, backend: str) -> None:
+    long_case, *fresh = seed_cases(app, PROGRAM, SIZES.rounds + 1)
+    for _ in range(SIZES.long_history - 1):
+        app.cases.fire(long_case, "note", ACTOR)
+
+    def notes(case_id: int) -> None:
+        for _ in range(SIZES.long_steps):
+            app.cases.fire(case_id, "note", ACTOR)
+
+    on_long, on_fresh = paired(lambda _: notes(long_case), lambda n: notes(fresh[n]), SIZES.rounds)
+    steps = SIZES.long_steps
+    ROWS.append(
+        Row(
+            backend,
+            3,
+            f"fire cost on {SIZES.long_history:,} records vs fresh case",
+            rate(steps, on_long, "steps"),
+            rate(steps, on_fresh, "steps"),
+            on_long / on_fresh,
+            Target(1.1, at_least=False),
+        )
+    )
+
+
+def test_bulk_action_against_one_raw_transaction(app: Rukun, backend: str) -> None:
+    raw = RawSteps(app.engine, published(app, PROGRAM))
+    size = SIZES.bulk_cases
+    mine = _groups(app, SIZES.bulk_rounds, size)
+    theirs = _groups(app, SIZES.bulk_rounds, size)
+
+    def bulk(n: int) -> None:
+        results = app.cases.fire_many(mine[n], "t0", ACTOR)
+        assert all(r["ok"] for r in results), [r for r in results if not r["ok"]][:1]
+
+    engine, floor = paired(bulk, lambda n: raw.all_in_one_transaction(theirs[n]), SIZES.bulk_rounds)
+    ROWS.append(
+        Row(
+            backend,
+            4,
+            f"bulk fire_many on {size:,} cases vs one raw transaction",
+            rate(size, engine, "cases"),
+            rate(size, floor, "cases"),
+            floor / engine,
+            Target(0.5),
+        )
+    )
