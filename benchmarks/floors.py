@@ -93,7 +93,15 @@ class RawSteps:
         assert moved.rowcount == 1, f"case {case_id} changed under the raw loop"
         connection.execute(self.append, record)
 
+    def each_call_on_its_own(self, steps: Iterable[int], trigger: str | None = None) -> None:
+        """Each step as a service call makes it (as each ``fire`` is): a connection from
+        the pool, one transaction, the connection back."""
+        for case_id in steps:
+            with self.connect() as connection, connection.begin():
+                self.step(connection, case_id, trigger)
+
     def each_in_own_transaction(self, steps: Iterable[int], trigger: str | None = None) -> None:
+        """Each step its own transaction, all on one connection held by the loop."""
         with self.connect() as connection:
             for case_id in steps:
                 with connection.begin():

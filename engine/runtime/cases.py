@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,6 +32,8 @@ from engine.store.db import write_session
 from engine.store.models import Case, DefinitionVersion, Region, utcnow
 
 ADMIN_ROLES = ("admin",)
+#: What a firing returns (see :meth:`Cases._result`).
+Shape = Literal["case", "view", "outcome"]
 #: How many cases of a bulk action are read at once.
 BULK_CHUNK = 500
 
@@ -162,14 +164,14 @@ class Cases(CaseQueries):
         gives it, with its ledger and links (read for it in the same transaction)."""
         values, attachments = values or {}, attachments or {}
         return self._fire_one(
-            self.context.engine,
+            self.context.write_engine,
             case_id,
             trigger,
             actor_name,
             values,
             attachments,
             expected_version,
-            view,
+            "view" if view else "case",
         )
 
     def _fire_one(
@@ -181,12 +183,13 @@ class Cases(CaseQueries):
         values: Mapping[str, Any],
         attachments: Mapping[str, Path],
         expected_version: int | None,
-        view: bool,
+        shape: Shape,
         snapshot: Sequence[Row[Any]] | None = None,
     ) -> dict[str, Any]:
-        """:meth:`fire` in a transaction on ``bind``, from a bulk action's ``snapshot`` of
-        the case if given. What the snapshot decides is final only when the case moves:
-        a refusal, or a case that changed since, is decided again on the case read now."""
+        """:meth:`fire` in a transaction on ``bind``, returning the case in ``shape``, from
+        a bulk action's ``snapshot`` of the case if given. What the snapshot decides is
+        final only when the case moves: a refusal, or a case that changed since, is decided
+        again on the case read now."""
         try:
             with write_transaction(bind) as transaction:
                 fired = fire_in(
@@ -200,14 +203,14 @@ class Cases(CaseQueries):
                     expected_version,
                     snapshot,
                 )
-                result = self._result(transaction, fired, view)
+                result = self._result(transaction, fired, shape)
         except RukunError as refusal:
             if snapshot is None:
                 self._refused(case_id, trigger, actor_name, refusal)
                 raise
             # decided on the bulk read (or it went stale): decide on the case as it is now
             return self._fire_one(
-                bind, case_id, trigger, actor_name, values, attachments, expected_version, view
+                bind, case_id, trigger, actor_name, values, attachments, expected_version, shape
             )
         except IntegrityError as exc:
             error = Conflict(
@@ -223,18 +226,27 @@ class Cases(CaseQueries):
             raise error from exc
         program = fired.case.program
         if signals.transition_fired.has_receivers_for(program):
+            case = result if shape != "outcome" else self._result(transaction, fired, "case")
             record = record_json(fired.record)
             signals.send(
-                signals.transition_fired, program, case=result, record=record, actor=actor_name
+                signals.transition_fired, program, case=case, record=record, actor=actor_name
             )
         return result
 
-    def _result(self, transaction: Transaction, fired: Fired, view: bool) -> dict[str, Any]:
-        """What ``fire`` returns: the case, or with ``view`` its full view (read in the
-        firing's transaction)."""
-        known = {"version": fired.pinned, "subject_name": fired.subject_name}
+    def _result(self, transaction: Transaction, fired: Fired, shape: Shape) -> dict[str, Any]:
+        """The case after a firing: as ``case_json`` gives it (``case``), with its ledger and
+        links as ``show`` gives them (``view``, read in the firing's transaction), or only
+        where it now stands (``outcome``: a bulk action's row)."""
         definition = fired.pinned.definition
-        if view:
+        if shape == "outcome":
+            state = definition.state(fired.case.state)
+            return {
+                "state": state.name,
+                "state_label": state.label.to_json(),
+                "version": fired.case.version,
+            }
+        known = {"version": fired.pinned, "subject_name": fired.subject_name}
+        if shape == "view":
             session = transaction.session
             return self._view(session, fired.case, definition, fired.actor, fired.ledger, **known)
         return masked_case(fired.case, definition, fired.actor, **known)
@@ -279,7 +291,7 @@ class Cases(CaseQueries):
         """One case of a bulk action, as its result row."""
         try:
             moved = self._fire_one(
-                connection, case_id, trigger, actor_name, values, {}, None, False, snapshot
+                connection, case_id, trigger, actor_name, values, {}, None, "outcome", snapshot
             )
         except RukunError as error:
             return {

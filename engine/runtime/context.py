@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
@@ -16,6 +17,7 @@ from engine.runtime.access import Actor, Grant
 from engine.runtime.machines import MachineRegistry
 from engine.runtime.transaction import Transaction
 from engine.settings import Settings
+from engine.store.db import WRITE
 from engine.store.documents import DocumentStore
 from engine.store.models import DefinitionVersion, RoleGrant, User
 
@@ -49,6 +51,12 @@ class Context:
     machines: MachineRegistry = field(default_factory=MachineRegistry)
     _definitions: dict[int, Definition] = field(default_factory=dict)
     _pinned: dict[int, PinnedVersion] = field(default_factory=dict)
+
+    @cached_property
+    def write_engine(self) -> Engine:
+        """The engine whose connections start write transactions (``BEGIN IMMEDIATE`` on
+        SQLite), set once rather than on every connection."""
+        return self.engine.execution_options(**WRITE)
 
     def definition(self, version: DefinitionVersion) -> Definition:
         """The parsed definition of a stored version (parsed once per process)."""

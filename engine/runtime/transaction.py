@@ -49,7 +49,8 @@ def write_transaction(bind: Engine | Connection) -> Iterator[Transaction]:
         with bind.connect() as connection, write_transaction(connection) as transaction:
             yield transaction
         return
-    bind.execution_options(**WRITE)
+    if not bind.get_execution_options().get("rukun_write"):
+        bind.execution_options(**WRITE)
     transaction = Transaction(bind)
     try:
         with bind.begin():
