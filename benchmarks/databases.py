@@ -1,6 +1,7 @@
 """The databases a benchmark runs on: a fresh SQLite file (WAL) and, when
-``RUKUN_TEST_DATABASE_URL`` is set, a fresh schema of its own in that PostgreSQL database,
-each migrated to the newest schema with the demo regions and a ketua RT loaded."""
+``RUKUN_TEST_DATABASE_URL`` is set, a fresh schema of its own in that PostgreSQL database
+(its sessions with ``synchronous_commit=off``), each migrated to the newest schema with the
+demo regions and a ketua RT loaded."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ def _schema(name: str, create: bool) -> str:
         if create:
             connection.execute(text(f"CREATE SCHEMA {name}"))
     admin.dispose()
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={name}"})
+    # synchronous_commit off in the benchmark's sessions, for rukun and floor alike: the
+    # WAL flush of every commit (1-4 ms on this machine's disk) would otherwise be most of
+    # each step on both sides and hide what the engines themselves cost (RESULTS.md)
+    options = f"-csearch_path={name} -csynchronous_commit=off"
+    url = make_url(POSTGRES_URL).update_query_dict({"options": options})
     return url.render_as_string(hide_password=False)
 
 

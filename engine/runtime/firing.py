@@ -63,11 +63,14 @@ _LOAD_MANY = _LOAD.where(_CASES.c.id.in_(bindparam("case_ids", expanding=True)))
 #: PostgreSQL: the case row stays locked until the transaction ends (SQLite's write
 #: transaction holds the whole database already).
 _LOAD_LOCKED = _LOAD_ONE.with_for_update(of=_CASES)
-_INSERT_RECORD = insert(cast(Table, TransitionRecord.__table__))
+_RECORDS = cast(Table, TransitionRecord.__table__)
+_RECORD_COLUMNS = tuple(c for c in _RECORDS.columns if c.name != "id")
+_INSERT_RECORD = insert(_RECORDS)
 _INSERT_ENTRIES = insert(cast(Table, LedgerEntry.__table__))
 _COLUMNS = tuple(column.name for column in _CASES.columns)
 #: UPDATE statements by the columns they set (a handful of shapes).
 _UPDATES: dict[tuple[str, ...], Any] = {}
+_COMBINED: dict[tuple[str, ...], Any] = {}
 
 
 def _update(columns: tuple[str, ...]) -> Any:
@@ -80,6 +83,48 @@ def _update(columns: tuple[str, ...]) -> Any:
             .values({name: bindparam(f"new_{name}") for name in columns})
         )
     return statement
+
+
+def _update_then_insert(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the UPDATE of :func:`_update` and the record's INSERT as one statement
+    (one round trip): ``WITH moved AS (UPDATE ... RETURNING id) INSERT ... SELECT ... FROM
+    moved RETURNING seq``, which inserts (and returns) nothing when the UPDATE found the
+    case at another version."""
+    statement = _COMBINED.get(columns)
+    if statement is None:
+        moved = _update(columns).returning(_CASES.c.id).cte("moved")
+        values = select(
+            *(bindparam(f"record_{c.name}", type_=c.type) for c in _RECORD_COLUMNS)
+        ).select_from(moved)
+        statement = _COMBINED[columns] = (
+            insert(_RECORDS)
+            .from_select([c.name for c in _RECORD_COLUMNS], values)
+            .add_cte(moved, nest_here=True)
+            .returning(_RECORDS.c.seq)
+        )
+    return statement
+
+
+def _move_and_append(
+    connection: Connection,
+    case_id: int,
+    seen: int,
+    changes: Mapping[str, Any],
+    record: Mapping[str, Any],
+) -> bool:
+    """Set ``changes`` on the case if it is still at version ``seen`` and append
+    ``record``; False (nothing written) if it is not."""
+    parameters = {"case_id": case_id, "seen": seen}
+    parameters.update((f"new_{name}", value) for name, value in changes.items())
+    columns = tuple(changes)
+    if connection.dialect.name == "postgresql":
+        parameters.update((f"record_{name}", value) for name, value in record.items())
+        appended = connection.execute(_update_then_insert(columns), parameters)
+        return appended.first() is not None
+    if connection.execute(_update(columns), parameters).rowcount != 1:
+        return False
+    connection.execute(_INSERT_RECORD, record)
+    return True
 
 
 @dataclass
@@ -238,16 +283,12 @@ def fire_in(
     )
     case.version, case.head_hash = record["seq"], record["hash"]
     changes.update(version=case.version, head_hash=case.head_hash)
-    parameters = {"case_id": case_id, "seen": seen}
-    parameters.update((f"new_{name}", value) for name, value in changes.items())
-    moved = connection.execute(_update(tuple(changes)), parameters)
-    if moved.rowcount != 1:
+    if not _move_and_append(connection, case_id, seen, changes, record):
         if snapshot is not None:
             raise Stale(f"case {case_id} changed since the bulk action read it")
         raise Conflict(
             f"case {case_id} was changed by someone else at the same time; reload and retry"
         )
-    connection.execute(_INSERT_RECORD, record)
     if entries:
         connection.execute(
             _INSERT_ENTRIES, [{"case_id": case_id, "seq": record["seq"], **e} for e in entries]
