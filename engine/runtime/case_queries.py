@@ -245,7 +245,7 @@ class CaseQueries:
                     raise NotFound(f"no region {region}")
                 query = query.where(queries.within(path, dialect))
             if search and search.strip():
-                query = query.where(queries.search_filter(search))
+                query = query.where(queries.search_filter(session, search, dialect, limit))
             if overdue:
                 query = query.where(Case.due_at < now)
             roles: set[str] | None = None

@@ -18,7 +18,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, false, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    TypeDecorator,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer, raiseload
 
 from engine.errors import InvalidQuery
@@ -198,23 +208,38 @@ def inbox_segments(now: dt.datetime) -> list[Segment]:
     ]
 
 
+def broad(path: str) -> bool:
+    """Whether the region with this path is a provinsi or a kota: it holds a large share of
+    all cases, so a page of them is found faster along the sort order's index than by
+    collecting the region's cases and sorting them."""
+    return path.count("/") <= 1
+
+
 def within(path: str, dialect: str) -> ColumnElement[bool]:
     """Cases whose subject lies in the region with this path (itself or below it).
 
-    Written so an index on ``region_path`` serves it: a range on SQLite (whose LIKE cannot
-    use a binary-collated index), a prefix LIKE on PostgreSQL (whose ``region_path`` index
-    uses ``varchar_pattern_ops``; a range would depend on the database's collation)."""
+    Written so an index holding ``region_path`` serves it: a range on SQLite (whose LIKE
+    cannot use a binary-collated index), a prefix LIKE on PostgreSQL (whose indexes on
+    ``region_path`` use ``varchar_pattern_ops``; a range would depend on the database's
+    collation). The region and everything below it are one range of paths (``path`` up to
+    ``path + "0"``: codes are digits and dots, so ``"<path>/..."`` sorts after ``"<path>/"``
+    and before ``"<path>0"``), narrowed to the region itself or below a ``/``; the range
+    alone lets the index seek it, as the third column of ``ix_cases_definition_version_state``
+    too."""
     column: Any = Case.region_path
     if dialect == "sqlite":
-        if path.count("/") <= 1:
-            # A kota or provinsi holds a large share of all cases, but without statistics
-            # SQLite guesses any range on region_path is narrow and sorts the whole scope;
-            # an expression it cannot index makes it walk the sort order's index instead.
+        if broad(path):
+            # Without statistics SQLite guesses any range on region_path is narrow and sorts
+            # the whole scope; an expression it cannot index makes it walk the sort order's
+            # index instead.
             column = Case.region_path.concat("")
-        # codes are digits and dots: "<path>/..." sorts after "<path>/" and before "<path>0"
-        return or_(column == path, and_(column > path + "/", column < path + "0"))
+            return or_(column == path, and_(column > path + "/", column < path + "0"))
+        return and_(column >= path, column < path + "0", or_(column == path, column > path + "/"))
     escaped = path.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return or_(column == path, column.like(escaped + "/%", escape="!"))
+    return and_(
+        column.like(escaped + "%", escape="!"),
+        or_(column == path, column.like(escaped + "/%", escape="!")),
+    )
 
 
 def region_paths(session: Session, codes: Iterable[str]) -> dict[str, str]:
@@ -236,16 +261,33 @@ def scope_filter(session: Session, actor: Actor, dialect: str) -> ColumnElement[
     return or_(*(within(path, dialect) for path in sorted(set(paths.values()))))
 
 
-def search_filter(text: str) -> ColumnElement[bool]:
+def search_filter(session: Session, text: str, dialect: str, limit: int) -> ColumnElement[bool]:
     """A case number, or part of the subject's name, or the start of its code. The subject
-    matches are a subquery on the (small) regions table, so cases are read by index."""
+    matches are a subquery on the (small) regions table.
+
+    PostgreSQL's statistics tell it whether to read the matching subjects' cases by index
+    and sort them, or to walk the sort order and keep the matching ones. SQLite has none
+    (it would always sort every match), so on SQLite one count on regions estimates how far
+    a walk would go to fill a page (cases spread over regions alike): when that is within
+    :data:`WALK_ROWS`, the subject is written so SQLite cannot index it and walks."""
     text = text.strip()
     if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= ID_MAX:
         return Case.id == int(text)
-    subjects = select(Region.code).where(
-        Region.name.ilike(f"%{text}%") | Region.code.startswith(text, autoescape=True)
-    )
-    return Case.subject_code.in_(subjects)
+    matches = Region.name.ilike(f"%{text}%") | Region.code.startswith(text, autoescape=True)
+    subjects = select(Region.code).where(matches)
+    column: Any = Case.subject_code
+    if dialect == "sqlite":
+        regions, matching = session.execute(
+            select(func.count(), func.count(case((matches, 1))))
+        ).one()
+        if matching and (limit + 1) * regions <= WALK_ROWS * matching:
+            column = Case.subject_code.concat("")
+    return column.in_(subjects)
+
+
+#: How many cases a page may walk past on SQLite before reading the matches by index and
+#: sorting them is the better plan (a walk of this many rows takes about a millisecond).
+WALK_ROWS = 2000
 
 
 def actionable_filter(
@@ -264,20 +306,24 @@ def actionable_filter(
     paths = region_paths(session, (code for code in roles_by_region if code))
     clauses = []
     for code, roles in sorted(roles_by_region.items(), key=lambda item: item[0] or ""):
-        pairs = _sources(definitions, roles)
+        if code is not None and code not in paths:
+            continue
+        # a kota, a provinsi or everywhere: walk the updated_at index rather than collect
+        # and sort every actionable case (SQLite; PostgreSQL's statistics choose for it)
+        walk = dialect == "sqlite" and (code is None or broad(paths[code]))
+        pairs = _sources(definitions, roles, indexed=not walk)
         if pairs is None:
             continue
-        if code is None:
-            clauses.append(pairs)
-        elif code in paths:
-            clauses.append(and_(within(paths[code], dialect), pairs))
+        clauses.append(pairs if code is None else and_(within(paths[code], dialect), pairs))
     return or_(*clauses) if clauses else false()
 
 
 def _sources(
-    definitions: Sequence[tuple[int, Definition]], roles: set[str]
+    definitions: Sequence[tuple[int, Definition]], roles: set[str], *, indexed: bool
 ) -> ColumnElement[bool] | None:
-    """(definition version, state) pairs from which one of ``roles`` may fire, as SQL."""
+    """(definition version, state) pairs from which one of ``roles`` may fire, as SQL; not
+    ``indexed``: written so SQLite cannot look them up in an index."""
+    version: Any = Case.definition_version_id if indexed else Case.definition_version_id + 0
     clauses = []
     for version_id, definition in definitions:
         states = sorted(
@@ -289,7 +335,7 @@ def _sources(
             }
         )
         if states:
-            clauses.append(and_(Case.definition_version_id == version_id, Case.state.in_(states)))
+            clauses.append(and_(version == version_id, Case.state.in_(states)))
     return or_(*clauses) if clauses else None
 
 

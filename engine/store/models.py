@@ -201,10 +201,29 @@ class Case(Base):
             "region_path",
             postgresql_ops={"region_path": "varchar_pattern_ops"},
         ),
-        # the list sorted by last change, and the inbox (oldest change first)
-        Index("ix_cases_updated_at", "updated_at", "id"),
-        # the inbox: (definition version, state) pairs a role may act on
-        Index("ix_cases_definition_version_state", "definition_version_id", "state"),
+        # the list sorted by last change, and the inbox (oldest change first) of a kota or
+        # wider, walked in order: the inbox's columns let SQLite skip the cases it does not
+        # want without reading their rows (every firing rewrites the entry anyway)
+        Index(
+            "ix_cases_updated_at",
+            "updated_at",
+            "id",
+            "definition_version_id",
+            "state",
+            "due_at",
+            "region_path",
+        ),
+        # the inbox of a kecamatan or narrower: the (definition version, state) pairs a role
+        # may act on, each a seek on the scope's range of paths, overdue or not
+        Index(
+            "ix_cases_definition_version_state",
+            "definition_version_id",
+            "state",
+            "region_path",
+            "due_at",
+            "updated_at",
+            postgresql_ops={"region_path": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
