@@ -123,16 +123,17 @@ class Projection:
                 subject=facts.get("subject"),
                 year=facts.get("year"),
                 region_path=facts.get("region_path"),
-                data=copy.deepcopy(payload),
+                data=_copied(payload),
                 created_by=record["actor"],
                 created_at=at,
                 state_entered_at=at,
                 escalated_at=None,
             )
         elif kind == "transition":
-            values["data"] = {**self.data, **copy.deepcopy(payload)}
+            values["data"] = {**self.data, **_copied(payload)}
         entries = self._ledger(record, definition, effects, problems)
-        self.ledger.extend({"seq": seq, **money.entry_defaults(e)} for e in entries)
+        if entries:
+            self.ledger.extend({"seq": seq, **money.entry_defaults(e)} for e in entries)
         self._links(record, definition, effects, payload, problems)
         moved = kind != "start" and record["dest"] != values["state"]
         values["state"] = record["dest"]
@@ -219,16 +220,41 @@ class Projection:
     def _due_at(definition: Definition | None, state: str, entered: str | None) -> Any:
         if definition is None or entered is None or not definition.has_state(state):
             return _UNKNOWN
-        due = due_at(definition.state(state), dt.datetime.fromisoformat(entered))
+        spec = definition.state(state)
+        if spec.deadline is None:  # no deadline: no time to parse
+            return None
+        due = due_at(spec, dt.datetime.fromisoformat(entered))
         return format_time(due) if due else None
 
 
 _UNKNOWN: Any = object()
 
 
+def _copied(value: Any) -> Any:
+    """A deep copy of a JSON value (what a record's payload is), several times faster than
+    :func:`copy.deepcopy`; anything that is not JSON is copied by ``deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
 def stored_case(row: Any) -> dict[str, Any]:
     """The stored case row (``engine.store.models.Case``) in a projection's terms."""
     pinned = row.definition_version
+    return case_columns(row, pinned.version if pinned is not None else None)
+
+
+def case_columns(row: Any, definition_version: int | None) -> dict[str, Any]:
+    """A case's columns (an ORM ``Case`` or a Core row of ``cases``) in a projection's
+    terms; ``definition_version`` is the version its ``definition_version_id`` names."""
 
     def when(value: Any) -> str | None:
         return format_time(value) if value is not None else None
@@ -241,7 +267,7 @@ def stored_case(row: Any) -> dict[str, Any]:
         "state": row.state,
         "data": row.data,
         "version": row.version,
-        "definition_version": pinned.version if pinned is not None else None,
+        "definition_version": definition_version,
         "created_by": row.created_by,
         "created_at": when(row.created_at),
         "updated_at": when(row.updated_at),
@@ -267,7 +293,18 @@ def compare(
     and links) and its projection. Under rule 1 (``old_rule``: the start record predates
     migration 0006) the subject, year and region path are not in the history, so they are
     not compared."""
-    case = stored_case(row)
+    return compare_columns(projection, stored_case(row), entries, links, old_rule)
+
+
+def compare_columns(
+    projection: Projection,
+    case: Mapping[str, Any],
+    entries: Iterable[Mapping[str, Any]],
+    links: Iterable[tuple[str, int]],
+    old_rule: bool = False,
+) -> list[Divergence]:
+    """:func:`compare` with the case row already in a projection's terms
+    (:func:`case_columns`)."""
     seq = projection.seq or None
     found = []
     for name in CASE_FIELDS:

@@ -7,18 +7,26 @@ crash."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import BindParameter, bindparam, exists, func, select
+from sqlalchemy.orm import Session
 
 from engine.audit import anchors
-from engine.audit.projection import Projection, compare, short, stored_entry
+from engine.audit.projection import (
+    LEDGER_FIELDS,
+    Projection,
+    case_columns,
+    compare_columns,
+    short,
+    stored_entry,
+)
 from engine.language import Definition
 from engine.runtime.case_views import RECORD_FIELDS
 from engine.runtime.context import Context
@@ -35,7 +43,54 @@ from engine.store.models import (
 BATCH = 500
 #: A history record's columns, under the names record_json gives them.
 RECORD_COLUMNS = tuple(getattr(TransitionRecord, name) for name in RECORD_FIELDS)
+#: A ledger entry's columns, under the names a projection gives them.
+LEDGER_COLUMNS = tuple(getattr(LedgerEntry, name) for name in LEDGER_FIELDS)
 SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class CaseRow(NamedTuple):
+    """The columns of a case that verification reads, by name: a plain tuple, since
+    looking a column up by name on SQLAlchemy's ``Row`` costs as much as formatting it."""
+
+    id: int
+    program: str
+    definition_version_id: int
+    subject_code: str
+    region_path: str
+    year: int
+    state: str
+    data: Any
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    updated_at: dt.datetime
+    state_entered_at: dt.datetime
+    due_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+    head_hash: str | None
+
+
+CASE_COLUMNS = tuple(getattr(Case, name) for name in CaseRow._fields)
+#: Each batch's cases go in as a parameter, not into a statement of their own: a statement
+#: holding the batch's ids is garbage in a reference cycle, and the ids of many batches
+#: would wait in memory for the cyclic collector.
+BATCH_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+LEDGER_QUERY = (
+    select(LedgerEntry.case_id, *LEDGER_COLUMNS)
+    .where(LedgerEntry.case_id.in_(BATCH_IDS))
+    .order_by(LedgerEntry.id)
+)
+LINKS_QUERY = select(CaseLink.case_id, CaseLink.field, CaseLink.target_id).where(
+    CaseLink.case_id.in_(BATCH_IDS)
+)
+# plain rows, not ORM objects: a record is read once, checked and dropped, so an identity
+# map and instrumented attributes would only cost time
+RECORDS_QUERY = (
+    select(*RECORD_COLUMNS)
+    .where(TransitionRecord.case_id.in_(BATCH_IDS))
+    .order_by(TransitionRecord.case_id, TransitionRecord.seq)
+    .execution_options(yield_per=1000)
+)
 Progress = Callable[[int, int], None]
 
 
@@ -110,11 +165,14 @@ class PinnedDefinitions:
     context: Context
     rows: dict[tuple[str, int], DefinitionVersion] = field(default_factory=dict)
     parsed: dict[tuple[str, int], Definition | None] = field(default_factory=dict)
+    #: The version number of each definition row, by its id (what a case row names).
+    versions: dict[int, int] = field(default_factory=dict)
 
     def load(self, session: Session) -> list[Finding]:
         findings = []
         for row in session.scalars(select(DefinitionVersion)):
             self.rows[(row.program, row.version)] = row
+            self.versions[row.id] = row.version
             if sha256_text(row.source) != row.sha256:
                 findings.append(
                     Finding(
@@ -211,18 +269,18 @@ class Verifier:
             total = session.scalar(self._filtered(select(func.count(Case.id)))) or 0
             seen: set[int] = set()
             after = 0
+            # plain rows, as the records below; the definition version each names is looked
+            # up among the definitions loaded above, not joined in
+            next_cases = (
+                self._filtered(select(*CASE_COLUMNS))
+                .where(Case.id > bindparam("after"))
+                .order_by(Case.id)
+                .limit(BATCH)
+            )
             while True:
-                cases = list(
-                    session.scalars(
-                        self._filtered(select(Case))
-                        # the definition version from the identity map (a few rows for
-                        # every case), not joined into each case's row with its text
-                        .options(lazyload(Case.definition_version), lazyload(Case.subject))
-                        .where(Case.id > after)
-                        .order_by(Case.id)
-                        .limit(BATCH)
-                    )
-                )
+                cases = [
+                    CaseRow._make(row) for row in session.execute(next_cases, {"after": after})
+                ]
                 if not cases:
                     break
                 after = cases[-1].id
@@ -231,7 +289,6 @@ class Verifier:
                 self.summary.cases += len(cases)
                 if self.progress is not None:
                     self.progress(self.summary.cases, total)
-                session.expunge_all()
             if self.scope is not None or self.case_ids is not None:
                 return
             yield from self._orphans(session)
@@ -265,31 +322,18 @@ class Verifier:
     def _batch(
         self,
         session: Session,
-        cases: Sequence[Case],
+        cases: Sequence[CaseRow],
         definitions: PinnedDefinitions,
         heads: dict[int, anchors.Head],
     ) -> Iterator[Finding]:
-        ids = [c.id for c in cases]
+        batch = {"ids": [c.id for c in cases]}
         entries: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for entry in session.scalars(
-            select(LedgerEntry).where(LedgerEntry.case_id.in_(ids)).order_by(LedgerEntry.id)
-        ):
+        for entry in session.execute(LEDGER_QUERY, batch):
             entries[entry.case_id].append(stored_entry(entry))
         links: dict[int, list[tuple[str, int]]] = defaultdict(list)
-        for case_id, name, target in session.execute(
-            select(CaseLink.case_id, CaseLink.field, CaseLink.target_id).where(
-                CaseLink.case_id.in_(ids)
-            )
-        ):
+        for case_id, name, target in session.execute(LINKS_QUERY, batch):
             links[case_id].append((name, target))
-        # plain rows, not ORM objects: a record is read once, checked and dropped, so an
-        # identity map and instrumented attributes would only cost time
-        rows = session.connection().execute(
-            select(*RECORD_COLUMNS)
-            .where(TransitionRecord.case_id.in_(ids))
-            .order_by(TransitionRecord.case_id, TransitionRecord.seq)
-            .execution_options(yield_per=1000)
-        )
+        rows = session.connection().execute(RECORDS_QUERY, batch)
         by_id = {c.id: c for c in cases}
         current: _CaseCheck | None = None
         for row in rows:
@@ -299,8 +343,12 @@ class Verifier:
                 if current is not None:
                     yield from current.finish(entries, links)
                     by_id.pop(current.case.id, None)
-                current = _CaseCheck(self, by_id[record["case_id"]], heads.get(record["case_id"]))
-            yield from current.add(record, definitions)
+                current = _CaseCheck(
+                    self, by_id[record["case_id"]], heads.get(record["case_id"]), definitions
+                )
+            found = current.add(record)
+            if found:
+                yield from found
         if current is not None:
             yield from current.finish(entries, links)
             by_id.pop(current.case.id, None)
@@ -334,37 +382,59 @@ class Verifier:
 class _CaseCheck:
     """The checks of one case as its records stream past."""
 
-    def __init__(self, verifier: Verifier, case: Case, head: anchors.Head | None) -> None:
+    def __init__(
+        self,
+        verifier: Verifier,
+        case: CaseRow,
+        head: anchors.Head | None,
+        definitions: PinnedDefinitions,
+    ) -> None:
         self.verifier, self.case, self.head = verifier, case, head
+        self.definitions = definitions
         self.chain = ChainChecker()
         self.projection = Projection(case.id)
         self.head_seen = False
+        #: The definition the last record named, what is wrong with that naming, and
+        #: the definition parsed: a case's records name one version, mostly.
+        self.pinned: tuple[Any, Any, Any] | None = None
+        self.pinned_problem: str | None = None
+        self.definition: Definition | None = None
 
-    def add(self, record: dict[str, Any], definitions: PinnedDefinitions) -> Iterator[Finding]:
+    def add(self, record: dict[str, Any]) -> list[Finding]:
+        """The findings of one record (mostly none)."""
         case_id, seq = self.case.id, record["seq"]
-        summary = self.verifier.summary
-        summary.records += 1
-        before = len(self.chain.breaks)
+        self.verifier.summary.records += 1
+        found: list[Finding] = []
+        breaks = self.chain.breaks
+        before = len(breaks)
         self.chain.add(record)
-        for broken in self.chain.breaks[before:]:
-            yield Finding(case_id, broken.seq, broken.reason)
-        problem = definitions.record_problem(record)
-        if problem:
-            yield Finding(case_id, seq, problem)
-        definition = definitions.get(record["program"], record["definition_version"])
-        for divergence in self.projection.apply(record, definition):
-            yield Finding(case_id, seq, f"record disagrees with its definition: {divergence}")
+        if len(breaks) > before:
+            found.extend(Finding(case_id, broken.seq, broken.reason) for broken in breaks[before:])
+        pinned = (record["program"], record["definition_version"], record["definition_sha256"])
+        if pinned != self.pinned:
+            self.pinned = pinned
+            self.pinned_problem = self.definitions.record_problem(record)
+            self.definition = self.definitions.get(pinned[0], pinned[1])
+        if self.pinned_problem:
+            found.append(Finding(case_id, seq, self.pinned_problem))
+        for divergence in self.projection.apply(record, self.definition):
+            found.append(
+                Finding(case_id, seq, f"record disagrees with its definition: {divergence}")
+            )
         documents = record["documents"] or {}
         for name, sha256 in documents.items() if isinstance(documents, dict) else ():
-            yield from self.verifier.check_document(case_id, seq, name, str(sha256))
+            found.extend(self.verifier.check_document(case_id, seq, name, str(sha256)))
         if self.head is not None and seq == self.head.seq:
             self.head_seen = True
             if record["hash"] != self.head.hash:
-                yield Finding(
-                    case_id,
-                    seq,
-                    f"record differs from the one anchor {self.verifier.anchor} covers",
+                found.append(
+                    Finding(
+                        case_id,
+                        seq,
+                        f"record differs from the one anchor {self.verifier.anchor} covers",
+                    )
                 )
+        return found
 
     def finish(
         self,
@@ -391,9 +461,10 @@ class _CaseCheck:
                 f"{projection.seq}"
                 + (" (records are missing from its end)" if case.version > projection.seq else ""),
             )
-        for divergence in compare(
+        stored = case_columns(case, self.definitions.versions.get(case.definition_version_id))
+        for divergence in compare_columns(
             projection,
-            case,
+            stored,
             entries.get(case.id, []),
             links.get(case.id, []),
             self.chain.started_under_rule_1,
