@@ -7,13 +7,13 @@ crash."""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, exists, func, select
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from engine.audit.projection import (
     stored_entry,
 )
 from engine.language import Definition
-from engine.runtime.case_views import RECORD_FIELDS
+from engine.runtime.case_views import RECORD_FIELDS, CaseRow
 from engine.runtime.context import Context
 from engine.runtime.definitions import sha256_text
 from engine.store.chain import ChainChecker, format_time
@@ -48,29 +48,9 @@ LEDGER_COLUMNS = tuple(getattr(LedgerEntry, name) for name in LEDGER_FIELDS)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class CaseRow(NamedTuple):
-    """The columns of a case that verification reads, by name: a plain tuple, since
-    looking a column up by name on SQLAlchemy's ``Row`` costs as much as formatting it."""
-
-    id: int
-    program: str
-    definition_version_id: int
-    subject_code: str
-    region_path: str
-    year: int
-    state: str
-    data: Any
-    version: int
-    created_at: dt.datetime
-    created_by: str
-    updated_at: dt.datetime
-    state_entered_at: dt.datetime
-    due_at: dt.datetime | None
-    escalated_at: dt.datetime | None
-    head_hash: str | None
-
-
-CASE_COLUMNS = tuple(getattr(Case, name) for name in CaseRow._fields)
+#: A case's columns in the order of :class:`CaseRow`'s fields (read as plain rows: looking a
+#: column up by name on SQLAlchemy's ``Row`` costs as much as formatting it).
+CASE_COLUMNS = tuple(getattr(Case, field.name) for field in dataclasses.fields(CaseRow))
 #: Each batch's cases go in as a parameter, not into a statement of their own: a statement
 #: holding the batch's ids is garbage in a reference cycle, and the ids of many batches
 #: would wait in memory for the cyclic collector.
@@ -278,9 +258,7 @@ class Verifier:
                 .limit(BATCH)
             )
             while True:
-                cases = [
-                    CaseRow._make(row) for row in session.execute(next_cases, {"after": after})
-                ]
+                cases = [CaseRow(*row) for row in session.execute(next_cases, {"after": after})]
                 if not cases:
                     break
                 after = cases[-1].id
