@@ -23,7 +23,7 @@ from engine.runtime.case_queries import CaseQueries, masked_case
 from engine.runtime.case_views import record_json
 from engine.runtime.deadlines import due_at
 from engine.runtime.escalation import escalate_due
-from engine.runtime.firing import Fired, fire_in, load_snapshot
+from engine.runtime.firing import Fired, Stale, fire_in, load_snapshot
 from engine.runtime.forms import clean
 from engine.runtime.history import append_record, effects
 from engine.runtime.ledger import LedgerState
@@ -36,6 +36,9 @@ ADMIN_ROLES = ("admin",)
 Shape = Literal["case", "view", "outcome"]
 #: How many cases of a bulk action are read at once.
 BULK_CHUNK = 500
+#: How many times a firing is read and decided again when its case moved between its read
+#: and its write (PostgreSQL reads the case unlocked: see engine.runtime.transaction).
+ATTEMPTS = 5
 
 
 def starter_roles(definition: Definition) -> list[str]:
@@ -185,11 +188,15 @@ class Cases(CaseQueries):
         expected_version: int | None,
         shape: Shape,
         snapshot: Sequence[Row[Any]] | None = None,
+        attempt: int = 1,
     ) -> dict[str, Any]:
         """:meth:`fire` in a transaction on ``bind``, returning the case in ``shape``, from
         a bulk action's ``snapshot`` of the case if given. What the snapshot decides is
         final only when the case moves: a refusal, or a case that changed since, is decided
-        again on the case read now."""
+        again on the case read now. A case that moved between its read and the write
+        (:class:`Stale`, nothing written) is read and decided again, up to
+        :data:`ATTEMPTS` times."""
+        again = (bind, case_id, trigger, actor_name, values, attachments, expected_version, shape)
         try:
             with write_transaction(bind) as transaction:
                 fired = fire_in(
@@ -204,14 +211,20 @@ class Cases(CaseQueries):
                     snapshot,
                 )
                 result = self._result(transaction, fired, shape)
+        except Stale as stale:
+            if snapshot is not None or attempt < ATTEMPTS:
+                return self._fire_one(*again, attempt=attempt + (snapshot is None))
+            error = Conflict(
+                f"case {case_id} was changed by someone else at the same time; reload and retry"
+            )
+            self._refused(case_id, trigger, actor_name, error)
+            raise error from stale
         except RukunError as refusal:
             if snapshot is None:
                 self._refused(case_id, trigger, actor_name, refusal)
                 raise
-            # decided on the bulk read (or it went stale): decide on the case as it is now
-            return self._fire_one(
-                bind, case_id, trigger, actor_name, values, attachments, expected_version, shape
-            )
+            # decided on the bulk read: decide on the case as it is now
+            return self._fire_one(*again)
         except IntegrityError as exc:
             error = Conflict(
                 f"case {case_id} was changed by someone else at the same time; reload and retry"
@@ -266,7 +279,7 @@ class Cases(CaseQueries):
         results = []
         values = values or {}
         ids = list(dict.fromkeys(case_ids))
-        with self.context.engine.connect() as connection:
+        with self.context.write_engine.connect() as connection:
             for start in range(0, len(ids), BULK_CHUNK):
                 chunk = ids[start : start + BULK_CHUNK]
                 connection.execution_options(rukun_write=False)  # a plain read

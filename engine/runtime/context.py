@@ -15,7 +15,7 @@ from engine.errors import NotFound
 from engine.language import Definition, parse_definition
 from engine.runtime.access import Actor, Grant
 from engine.runtime.machines import MachineRegistry
-from engine.runtime.transaction import Transaction
+from engine.runtime.transaction import DEFERRED, Transaction
 from engine.settings import Settings
 from engine.store.db import WRITE
 from engine.store.documents import DocumentStore
@@ -54,8 +54,11 @@ class Context:
 
     @cached_property
     def write_engine(self) -> Engine:
-        """The engine whose connections start write transactions (``BEGIN IMMEDIATE`` on
-        SQLite), set once rather than on every connection."""
+        """The engine whose connections start write transactions, set once rather than on
+        every connection: ``BEGIN IMMEDIATE`` on SQLite, deferred on PostgreSQL (see
+        :mod:`engine.runtime.transaction`)."""
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(**DEFERRED)
         return self.engine.execution_options(**WRITE)
 
     def definition(self, version: DefinitionVersion) -> Definition:

@@ -140,10 +140,12 @@ class Fired:
     ledger: LedgerState | None
 
 
-def load_rows(connection: Connection, case_id: int, actor: str) -> Sequence[Row[Any]]:
+def load_rows(transaction: Transaction, case_id: int, actor: str) -> Sequence[Row[Any]]:
     """The case row with its subject's name and ``actor``'s grants (see ``_LOAD``), the
-    case locked on PostgreSQL."""
-    locked = connection.dialect.name == "postgresql"
+    case locked on PostgreSQL unless the transaction is deferred (then the optimistic lock
+    of the write decides, and a case that moved meanwhile is :class:`Stale`)."""
+    connection = transaction.connection
+    locked = connection.dialect.name == "postgresql" and not transaction.deferred
     parameters = {"case_id": case_id, "actor": actor}
     rows = connection.execute(_LOAD_LOCKED if locked else _LOAD_ONE, parameters).all()
     if not rows:
@@ -165,7 +167,8 @@ def load_snapshot(
 
 
 class Stale(Conflict):
-    """The case changed after the snapshot a bulk action read it from: read it again."""
+    """The case changed after it was read (by a bulk action's snapshot, or unlocked by a
+    deferred transaction) and before it was written: nothing was written; read it again."""
 
 
 def case_row(row: Row[Any]) -> CaseRow:
@@ -213,7 +216,7 @@ def fire_in(
     nothing that its rollback would not undo. ``snapshot``: the case's rows as a bulk
     action read them (:func:`load_snapshot`) instead of reading them now."""
     connection = transaction.connection
-    rows = load_rows(connection, case_id, actor_name) if snapshot is None else snapshot
+    rows = load_rows(transaction, case_id, actor_name) if snapshot is None else snapshot
     case = case_row(rows[0])
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
@@ -283,16 +286,15 @@ def fire_in(
     )
     case.version, case.head_hash = record["seq"], record["hash"]
     changes.update(version=case.version, head_hash=case.head_hash)
+    # the ledger's rows, documents and links go with the case's in one transaction
+    transaction.before_write(more=bool(entries or pending))
     if not _move_and_append(connection, case_id, seen, changes, record):
-        if snapshot is not None:
-            raise Stale(f"case {case_id} changed since the bulk action read it")
-        raise Conflict(
-            f"case {case_id} was changed by someone else at the same time; reload and retry"
-        )
+        raise Stale(f"case {case_id} changed after it was read for this firing")
     if entries:
         connection.execute(
             _INSERT_ENTRIES, [{"case_id": case_id, "seq": record["seq"], **e} for e in entries]
         )
+    transaction.settle()
     transaction.flush()  # documents and links: refused here, before any file is written
     write_documents(context.documents, pending)
     return Fired(case, rows[0].subject_name, pinned, actor, record, after)

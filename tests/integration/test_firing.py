@@ -5,19 +5,25 @@ that nothing it skips reading (ledger, links, regions, a cached grant) changes a
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import OperationalError
 
 import engine.runtime.cases as cases_module
 from engine.errors import Conflict, Forbidden
 from engine.runtime import Rukun, firing
 from engine.runtime.case_views import CaseRow
+from engine.store import db
+from engine.store.db import make_engine
 from engine.store.models import Case
 from tests.builders import Scenario
+from tests.conftest import only_on
 
 LINEAR = """\
 rukun: 1
@@ -190,3 +196,154 @@ def test_a_grant_taken_away_counts_at_the_next_fire(linear: tuple[Rukun, str]) -
     with app.context.sessions() as session:
         state = session.scalar(select(Case.state).where(Case.id == case["id"]))
     assert state == "s1"
+
+
+@contextmanager
+def round_trips(engine: Engine) -> Iterator[list[str]]:
+    """PostgreSQL: what the client sends the server in the block, one entry per round trip
+    (a simple query's text, or the statements of one extended-protocol exchange, up to its
+    Sync), read from libpq's protocol trace of every pooled connection checked out."""
+    traced: list[tuple[Any, Any]] = []
+    exchanges: list[str] = []
+    with ExitStack() as logs:
+
+        def trace(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            log = logs.enter_context(tempfile.TemporaryFile("w+"))
+            dbapi_connection.pgconn.trace(log.fileno())
+            dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+            traced.append((dbapi_connection, log))
+
+        event.listen(engine, "checkout", trace)
+        try:
+            yield exchanges
+        finally:
+            event.remove(engine, "checkout", trace)
+            for dbapi_connection, log in traced:
+                dbapi_connection.pgconn.untrace()
+                log.seek(0)
+                exchanges.extend(_exchanges(log.read()))
+
+
+def _exchanges(trace: str) -> list[str]:
+    found, parsed = [], []
+    for line in trace.splitlines():
+        direction, _length, message, *rest = [*line.split("\t"), "", ""]
+        if direction != "F":
+            continue
+        if message == "Query":
+            found.append(rest[0].strip().strip('"').split()[0].upper())
+        elif message == "Parse":
+            parsed.append(rest[0].split('"')[3].split()[0].upper())
+        elif message == "Sync":
+            found.append("+".join(parsed))
+            parsed = []
+    return found
+
+
+@only_on("postgresql")
+def test_a_fire_on_postgresql_is_two_round_trips(linear: tuple[Rukun, str]) -> None:
+    """Read the case, then one statement that moves it and appends its record, atomic by
+    itself: no BEGIN, no COMMIT, no ping of a connection in steady use."""
+    app, rt = linear
+    first = app.cases.start("linear", rt, 2026, "rt_linear")
+    app.cases.fire(first["id"], "t0", "rt_linear")
+    case = app.cases.start("linear", rt, 2026, "rt_linear")
+    with round_trips(app.engine) as sent:
+        app.cases.fire(case["id"], "t0", "rt_linear")
+    assert sent == ["SELECT", "WITH"]
+    assert [r["seq"] for r in app.cases.history(case["id"])] == [1, 2]
+    assert app.cases.verify(case["id"]) == []
+
+
+@only_on("postgresql")
+def test_a_fire_that_posts_to_the_ledger_is_one_transaction(scenario: Scenario) -> None:
+    """A disbursement writes the ledger's rows too: BEGIN before the first write, and the
+    case, its record and the ledger's rows committed together."""
+    case = scenario.probebaya_case("approved")
+    role, values, documents = scenario.step("disburse_tranche_1")
+    with round_trips(scenario.app.engine) as sent:
+        scenario.fire(case["id"], "disburse_tranche_1", role, values, documents, view=False)
+    assert "BEGIN" in sent and sent[-1] == "COMMIT"
+    begun = sent.index("BEGIN")
+    assert "WITH" in sent[begun:] and any("INSERT" in s for s in sent[sent.index("WITH") :])
+
+
+def test_a_ledger_row_that_fails_undoes_the_move(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case's move and its record are written before the ledger's rows; when those
+    fail, none of it stays (on PostgreSQL: they were one transaction, not an autocommitted
+    move followed by a failed insert)."""
+    case = scenario.probebaya_case("approved")
+    before = scenario.app.cases.history(case["id"])
+    real = firing.ledger.entry_defaults
+    monkeypatch.setattr(firing.ledger, "entry_defaults", lambda e: {**real(e), "kind": None})
+    role, values, documents = scenario.step("disburse_tranche_1")
+    with pytest.raises(Conflict):
+        scenario.fire(case["id"], "disburse_tranche_1", role, values, documents, view=False)
+    monkeypatch.undo()
+    assert scenario.app.cases.history(case["id"]) == before
+    shown = scenario.app.cases.show(case["id"], viewer=scenario.users["city"])
+    assert shown["state"] == "approved" and shown["version"] == before[-1]["seq"]
+    assert shown["ledger"]["totals"]["disbursed"] == 0
+    assert scenario.app.cases.verify(case["id"]) == []
+
+
+@only_on("postgresql")
+def test_a_case_moved_between_the_read_and_the_write_is_decided_again(
+    linear: tuple[Rukun, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone else moves the case after this firing read it (unlocked: SQLite's write
+    transaction would make the other firing wait instead): the write finds another version
+    and writes nothing; the firing reads the case again and decides on what it is now (t0
+    is no longer open), and the history has no gap or duplicate."""
+    app, rt = linear
+    case = app.cases.start("linear", rt, 2026, "rt_linear")
+    real = firing.load_rows
+    calls: list[int] = []
+
+    def then_someone_moves_it(*args: Any) -> Any:
+        rows = real(*args)
+        calls.append(len(calls))
+        if calls == [0]:
+            app.cases.fire(case["id"], "t0", "rt_linear")
+        return rows
+
+    monkeypatch.setattr(firing, "load_rows", then_someone_moves_it)
+    with pytest.raises(Conflict, match="cannot be fired on case"):
+        app.cases.fire(case["id"], "t0", "rt_linear")
+    assert calls == [0, 1, 2]  # this firing's read, the other's, this one's second read
+    monkeypatch.undo()
+    assert [r["seq"] for r in app.cases.history(case["id"])] == [1, 2]
+    assert app.cases.verify(case["id"]) == []
+
+
+@only_on("postgresql")
+def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(
+    linear: tuple[Rukun, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool pings a connection that sat idle (here: any), so one the server dropped is
+    replaced before a firing uses it; a connection in steady use is not pinged (above),
+    and if it died, the firing fails once with nothing written and the next one works."""
+    app, rt = linear
+    case = app.cases.start("linear", rt, 2026, "rt_linear")
+
+    def drop_the_pooled_connection() -> None:
+        app.engine.dispose()
+        with app.engine.connect() as connection:  # the pool now holds this one only
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        other = make_engine(app.context.settings.database_url)  # a role may end its own
+        with other.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)}, 5000)")
+        other.dispose()
+
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)
+    drop_the_pooled_connection()
+    app.cases.fire(case["id"], "t0", "rt_linear")
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)
+    drop_the_pooled_connection()
+    with pytest.raises(OperationalError):
+        app.cases.fire(case["id"], "t1", "rt_linear")
+    app.cases.fire(case["id"], "t1", "rt_linear")
+    assert [r["seq"] for r in app.cases.history(case["id"])] == [1, 2, 3]
+    assert app.cases.verify(case["id"]) == []

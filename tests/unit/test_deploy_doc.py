@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gunicorn.config import KNOWN_SETTINGS
 
+from engine.store.db import PING_AFTER_IDLE
 from tests.load import DEPLOY_DOC, documented_gunicorn_conf
 
 SETTINGS = Path(__file__).resolve().parents[2] / "engine" / "settings.py"
@@ -41,3 +42,10 @@ def test_the_documented_gunicorn_conf_sets_only_known_settings() -> None:
     }
     assert assigned - {setting.name for setting in KNOWN_SETTINGS} == set()
     assert {"bind", "workers", "timeout", "accesslog", "errorlog"} <= assigned
+
+
+def test_the_idle_time_before_a_ping_is_the_code_s() -> None:
+    text = DEPLOY_DOC.read_text(encoding="utf-8")
+    said = re.search(r"idle for more than (\d+) seconds is pinged", text)
+    assert said, "docs/deploy.md no longer says when a pooled connection is pinged"
+    assert float(said.group(1)) == PING_AFTER_IDLE
