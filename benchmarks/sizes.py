@@ -50,7 +50,7 @@ FULL = Sizes(
     verify_rounds=1,
     list_small=1000,
     list_large=100_000,
-    list_rounds=30,
+    list_rounds=200,
 )
 SMALL = Sizes(
     name="small",
@@ -66,7 +66,7 @@ SMALL = Sizes(
     verify_rounds=1,
     list_small=200,
     list_large=2000,
-    list_rounds=15,
+    list_rounds=20,
 )
 
 
