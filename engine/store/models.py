@@ -257,10 +257,11 @@ class TransitionRecord(Base):
     """One entry of a case's append-only, hash-chained history."""
 
     __tablename__ = "transition_records"
+    #: The unique (case_id, seq) index also serves every lookup by case (migration 0010).
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     trigger: Mapped[str] = mapped_column(String(64))
