@@ -19,21 +19,28 @@ from pathlib import Path
 
 import click
 
-import engine.cli_export  # noqa: F401 (adds export, bundle and check-bundle to `audit`)
-from engine.cli_audit import audit
 from engine.cli_backup import db_backup, db_restore
 from engine.cli_base import RukunGroup, emit, json_option, rukun_app
-from engine.cli_cases import case
-from engine.cli_documents import documents
-from engine.cli_regions import region
-from engine.cli_reports import report
-from engine.cli_users import user
-from engine.cli_workflow import validate, workflow
 
 # --------------------------------------------------------------------------- root
 
+#: The commands of the other modules, each imported when the command line names it.
+COMMANDS = {
+    "validate": "engine.cli_workflow:validate",
+    "workflow": "engine.cli_workflow:workflow",
+    "region": "engine.cli_regions:region",
+    "user": "engine.cli_users:user",
+    "case": "engine.cli_cases:case",
+    "report": "engine.cli_reports:report",
+    # cli_audit's group, with the export, bundle and check-bundle that cli_export adds to it
+    "audit": "engine.cli_export:audit",
+    "documents": "engine.cli_documents:documents",
+}
 
-@click.group(cls=RukunGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=RukunGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="rukun")
 def main() -> None:
     """Rukun: workflow engine for community-grant programs defined in YAML.
@@ -77,10 +84,6 @@ def db_grant_app_role(role: str, as_json: bool) -> None:
 
 db.add_command(db_backup)
 db.add_command(db_restore)
-
-
-for group in (validate, workflow, region, user, case, report, audit, documents):
-    main.add_command(group)
 
 
 # --------------------------------------------------------------------------- tick

@@ -8,11 +8,13 @@ data; 2 usage error; 3 forbidden; 4 conflict; 5 not found.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -21,6 +23,8 @@ from engine.errors import RukunError
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
+
+    from engine.runtime import Rukun
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("rukun")
@@ -32,15 +36,24 @@ log = logging.getLogger("rukun")
 class RukunGroup(click.Group):
     """Translates every error into one line (and a JSON object with --json) and an exit code.
 
-    Commands registered by other packages under the ``rukun.commands`` entry point group
-    (the web UI's ``serve``) are loaded only when asked for.
+    The commands named in ``lazy`` (name -> ``module:attribute``) and those registered by
+    other packages under the ``rukun.commands`` entry point group (the web UI's ``serve``)
+    are imported only when asked for: a command loads its own module, not every other's.
     """
 
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_plugins()})
+        return sorted({*super().list_commands(ctx), *self.lazy, *_plugins()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
         if command is None and cmd_name in _plugins():
             loaded = _plugins()[cmd_name].load()
             command = loaded if isinstance(loaded, click.Command) else None
@@ -134,16 +147,35 @@ def emit(data: Any, as_json: bool, human: Callable[[], Iterable[str]]) -> None:
 
 def rukun_app(check: bool = True) -> Any:
     """The engine for this invocation, from RUKUN_* settings; checks the schema is current."""
-    from engine.runtime import Rukun
-
     ctx = click.get_current_context()
     app = ctx.meta.get("rukun.app")
     if app is None:
-        app = ctx.meta["rukun.app"] = Rukun()
+        app = ctx.meta["rukun.app"] = _service_layer()()
         ctx.call_on_close(app.close)
         if check:
             app.check_schema()
     return app
+
+
+def _service_layer() -> type[Rukun]:
+    """:class:`~engine.runtime.Rukun`, imported when a command first needs it. In a process
+    that has not loaded it yet (`rukun` itself, not the tests or the web UI that run
+    commands), it is loaded with the cyclic garbage collector paused, then what exists is
+    frozen out of every later collection: SQLAlchemy, the models and the language make
+    ~100,000 objects that live as long as the process, which collections while they load
+    and the last ones at exit would walk for nothing (~0.2 s of `rukun case show`)."""
+    if "engine.runtime" not in sys.modules:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            import engine.runtime  # noqa: F401
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
+    from engine.runtime import Rukun
+
+    return Rukun
 
 
 def parse_pairs(pairs: Iterable[str], what: str, shape: str = "FIELD=VALUE") -> dict[str, str]:

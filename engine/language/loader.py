@@ -66,16 +66,22 @@ def load_definition(path: str | FilePath) -> Definition:
     return parse_definition(read_definition_text(path), str(path))
 
 
-def parse_definition(text: str, source: str = "<definition>") -> Definition:
-    """Validate YAML text; return the :class:`Definition` or raise :class:`DefinitionError`."""
-    return parse_with_positions(text, source)[0]
+def parse_definition(
+    text: str, source: str = "<definition>", *, read_before: bool = False
+) -> Definition:
+    """Validate YAML text; return the :class:`Definition` or raise :class:`DefinitionError`.
+    ``read_before``: the text of a stored version, read faster (see :func:`load_yaml`) and
+    checked in full all the same."""
+    return parse_with_positions(text, source, read_before=read_before)[0]
 
 
-def parse_with_positions(text: str, source: str = "<definition>") -> tuple[Definition, Positions]:
+def parse_with_positions(
+    text: str, source: str = "<definition>", *, read_before: bool = False
+) -> tuple[Definition, Positions]:
     """:func:`parse_definition`, also returning where each node of the text is (for checks
     that point into the source, as the studio's do), from the one reading of the YAML."""
     try:
-        data, positions = load_yaml(text, source)
+        data, positions = load_yaml(text, source, read_before=read_before)
     except YamlSourceError as exc:
         raise DefinitionError([exc.problem]) from exc
     checker = _Checker(positions)

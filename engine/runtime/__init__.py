@@ -7,26 +7,30 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from engine.runtime.cases import Cases
 from engine.runtime.context import Context
-from engine.runtime.definitions import Definitions
-from engine.runtime.documents import Documents
-from engine.runtime.regions import Regions
-from engine.runtime.reports import Reports
-from engine.runtime.sign_in import SignIn
-from engine.runtime.sign_in_log import SignInLog
-from engine.runtime.users import Users
 from engine.settings import Settings
 from engine.store.db import check_current, make_engine, make_sessionmaker, upgrade
 from engine.store.documents import DocumentStore
 
 if TYPE_CHECKING:
     from engine.audit.service import Audit
+    from engine.runtime.cases import Cases
+    from engine.runtime.definitions import Definitions
+    from engine.runtime.documents import Documents
+    from engine.runtime.regions import Regions
+    from engine.runtime.reports import Reports
+    from engine.runtime.sign_in import SignIn
+    from engine.runtime.sign_in_log import SignInLog
+    from engine.runtime.users import Users
     from engine.studio.service import Studio
 
 
 class Rukun:
-    """The engine, wired to one database and one document store."""
+    """The engine, wired to one database and one document store.
+
+    Each service is built, and its modules imported, on first use: a command that reads
+    one case loads neither users and sign-in (Argon2) nor regions, documents or reports.
+    """
 
     def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
         settings = settings or Settings.from_env()
@@ -39,14 +43,62 @@ class Rukun:
                 settings.storage_dir, settings.max_document_bytes, settings.document_types
             ),
         )
-        self.definitions = Definitions(self.context)
-        self.regions = Regions(self.context)
-        self.users = Users(self.context)
-        self.sign_in = SignIn(self.context, self.users)
-        self.sign_in_log = SignInLog(self.context)
-        self.cases = Cases(self.context)
-        self.documents = Documents(self.context)
-        self.reports = Reports(self.context)
+
+    @cached_property
+    def definitions(self) -> Definitions:
+        """Publishing and reading definition versions."""
+        from engine.runtime.definitions import Definitions
+
+        return Definitions(self.context)
+
+    @cached_property
+    def regions(self) -> Regions:
+        """The region tree: importing (CSV, official, demo) and listing."""
+        from engine.runtime.regions import Regions
+
+        return Regions(self.context)
+
+    @cached_property
+    def users(self) -> Users:
+        """Users, their roles and region scopes."""
+        from engine.runtime.users import Users
+
+        return Users(self.context)
+
+    @cached_property
+    def sign_in(self) -> SignIn:
+        """Signing in: the throttle, the password check and the sign-in log."""
+        from engine.runtime.sign_in import SignIn
+
+        return SignIn(self.context, self.users)
+
+    @cached_property
+    def sign_in_log(self) -> SignInLog:
+        """Reading the sign-in log (admins only)."""
+        from engine.runtime.sign_in_log import SignInLog
+
+        return SignInLog(self.context)
+
+    @cached_property
+    def cases(self) -> Cases:
+        """Starting, firing, escalating and reading cases."""
+        from engine.runtime.cases import Cases
+
+        return Cases(self.context)
+
+    @cached_property
+    def documents(self) -> Documents:
+        """Stored documents as a whole (removing those no case refers to)."""
+        from engine.runtime.documents import Documents
+
+        return Documents(self.context)
+
+    @cached_property
+    def reports(self) -> Reports:
+        """Program-level reports: money per region and year."""
+        from engine.runtime.reports import Reports
+
+        return Reports(self.context)
 
     @cached_property
     def studio(self) -> Studio:

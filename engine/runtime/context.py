@@ -62,10 +62,12 @@ class Context:
         return self.engine.execution_options(**WRITE)
 
     def definition(self, version: DefinitionVersion) -> Definition:
-        """The parsed definition of a stored version (parsed once per process)."""
+        """The parsed definition of a stored version (parsed once per process; its text
+        passed the same parse when it was published)."""
         parsed = self._definitions.get(version.id)
         if parsed is None:
-            parsed = parse_definition(version.source, version.source_name or version.program)
+            source_name = version.source_name or version.program
+            parsed = parse_definition(version.source, source_name, read_before=True)
             self._definitions[version.id] = parsed
         return parsed
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import puremagic
-
 from engine.errors import InvalidData
 
 ZIP_CONTAINERS = ("application/vnd.openxmlformats", "application/vnd.oasis.opendocument")
@@ -192,6 +190,8 @@ class DocumentStore:
     @staticmethod
     def media_type(content: bytes, filename: str) -> str:
         """The type from the content's magic bytes, else from the file name."""
+        import puremagic  # only when storing: reading cases needs no magic (~5 ms to import)
+
         try:
             detected = puremagic.from_string(content, mime=True)
         except (puremagic.PureError, ValueError):

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.errors import DefinitionError
 from engine.language import Label, load_definition, parse_definition
 from engine.language.model import FormItem
+from engine.language.source import Positions, YamlSourceError, load_yaml
 from tests.unit.helpers import mini_definition, mini_workflow
 
-PROBEBAYA_PATH = Path(__file__).resolve().parent.parent.parent / "workflows" / "probebaya.yaml"
+ROOT = Path(__file__).resolve().parent.parent.parent
+PROBEBAYA_PATH = ROOT / "workflows" / "probebaya.yaml"
 PROBEBAYA = load_definition(PROBEBAYA_PATH)
 
 
@@ -218,3 +221,48 @@ def test_a_guard_without_parameters_may_be_written_without_a_value() -> None:
     definition = mini_definition(guards="[{tranche_accounted: }]")
     [transition] = definition.transitions
     assert [g.name for g in transition.guards] == ["tranche_accounted"]
+
+
+# -- text read before (stored definition versions) --------------------------------------
+
+HOSTILE = {
+    "deep_flow": "[" * 2000 + "]" * 2000,
+    "deep_block": "".join("  " * i + "- \n" for i in range(1500)),
+    "deep_but_libyaml_allows_it": "[" * 70 + "]" * 70,
+    "recursive_alias": "a: &a {b: {c: *a}}\n",
+    "merge_of_a_scalar": "a: {<<: 1}\n",
+    "alias_bomb": "\n".join(
+        ["a0: &a0 [x]"]
+        + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 8)]
+    ),
+    "not_utf8_encodable": "a: \ud800\n",
+}
+
+
+def read(text: str, **options: bool) -> tuple[Any, Positions] | str:
+    try:
+        return load_yaml(text, "t.yaml", **options)
+    except YamlSourceError as error:
+        return str(error.problem)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(
+            pytest.param(p.read_text(encoding="utf-8"), id=p.name)
+            for folder in ("workflows", "tests/data")
+            for p in sorted((ROOT / folder).rglob("*.yaml"))
+        ),
+        *(pytest.param(text, id=name) for name, text in HOSTILE.items()),
+    ],
+)
+def test_text_read_before_gives_the_same_data_positions_and_problems(text: str) -> None:
+    # libyaml reads what was read before; what it refuses is read again the usual way
+    assert read(text, read_before=True) == read(text)
+
+
+def test_a_stored_version_parses_to_the_same_definition_as_its_file() -> None:
+    text = PROBEBAYA_PATH.read_text(encoding="utf-8")
+    stored = parse_definition(text, str(PROBEBAYA_PATH), read_before=True)
+    assert repr(stored) == repr(PROBEBAYA)  # a Definition is equal only to itself
