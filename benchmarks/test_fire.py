@@ -118,3 +118,21 @@ def test_bulk_action_against_one_raw_transaction(app: Rukun, backend: str) -> No
             Target(0.5),
         )
     )
+    # for reference, without a target: the raw loop committing each case on its own, as
+    # the bulk action does (what a commit costs the backend, apart from the engine)
+    apart, together = _groups(app, SIZES.bulk_rounds, size), _groups(app, SIZES.bulk_rounds, size)
+    each, one = paired(
+        lambda n: raw.each_in_own_transaction(apart[n]),
+        lambda n: raw.all_in_one_transaction(together[n]),
+        SIZES.bulk_rounds,
+    )
+    ROWS.append(
+        Row(
+            backend,
+            4,
+            "raw loop, a transaction per case, vs one raw transaction",
+            rate(size, each, "cases"),
+            rate(size, one, "cases"),
+            one / each,
+        )
+    )
