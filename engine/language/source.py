@@ -129,10 +129,7 @@ def load_yaml(text: str, source: str, *, read_before: bool = False) -> tuple[Any
         raise YamlSourceError(Problem(source, 1, 1, f"YAML syntax error: {exc}")) from exc
     finally:
         loader.dispose()
-    if node is None:
-        return None, positions
-    builder = _Builder(loader, positions)
-    return builder.build(node, ()), positions
+    return _built(loader, node, positions)
 
 
 def _load_with_libyaml(
@@ -145,7 +142,14 @@ def _load_with_libyaml(
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    positions = Positions(source)
+    return _built(loader, node, Positions(source))
+
+
+def _built(
+    loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.Node | None, positions: Positions
+) -> tuple[Any, Positions]:
+    """The plain data of the document ``loader`` composed into ``node`` (``None``: an empty
+    document), with where each of its nodes is."""
     if node is None:
         return None, positions
     return _Builder(loader, positions).build(node, ()), positions

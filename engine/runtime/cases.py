@@ -39,6 +39,10 @@ BULK_CHUNK = 500
 #: How many times a firing is read and decided again when its case moved between its read
 #: and its write (PostgreSQL reads the case unlocked: see engine.runtime.transaction).
 ATTEMPTS = 5
+#: What a firing that lost to another on the same case answers: the other moved it first,
+#: or (SQLite) holds the database's write lock past the busy timeout.
+RACED = "case {case_id} was changed by someone else at the same time; reload and retry"
+BUSY = "case {case_id} is being changed by someone else; retry"
 
 
 def starter_roles(definition: Definition) -> list[str]:
@@ -214,11 +218,7 @@ class Cases(CaseQueries):
         except Stale as stale:
             if snapshot is not None or attempt < ATTEMPTS:
                 return self._fire_one(*again, attempt=attempt + (snapshot is None))
-            error = Conflict(
-                f"case {case_id} was changed by someone else at the same time; reload and retry"
-            )
-            self._refused(case_id, trigger, actor_name, error)
-            raise error from stale
+            raise self._conflict(case_id, trigger, actor_name, RACED) from stale
         except RukunError as refusal:
             if snapshot is None:
                 self._refused(case_id, trigger, actor_name, refusal)
@@ -226,17 +226,11 @@ class Cases(CaseQueries):
             # decided on the bulk read: decide on the case as it is now
             return self._fire_one(*again)
         except IntegrityError as exc:
-            error = Conflict(
-                f"case {case_id} was changed by someone else at the same time; reload and retry"
-            )
-            self._refused(case_id, trigger, actor_name, error)
-            raise error from exc
+            raise self._conflict(case_id, trigger, actor_name, RACED) from exc
         except OperationalError as exc:
             if "locked" not in str(exc).lower() and "serializ" not in str(exc).lower():
                 raise
-            error = Conflict(f"case {case_id} is being changed by someone else; retry")
-            self._refused(case_id, trigger, actor_name, error)
-            raise error from exc
+            raise self._conflict(case_id, trigger, actor_name, BUSY) from exc
         program = fired.case.program
         if signals.transition_fired.has_receivers_for(program):
             case = result if shape != "outcome" else self._result(transaction, fired, "case")
@@ -323,6 +317,13 @@ class Cases(CaseQueries):
             "version": moved["version"],
             "error": None,
         }
+
+    def _conflict(self, case_id: int, trigger: str, actor: str, message: str) -> Conflict:
+        """The conflict of a firing that lost to another on the same case (``message`` with
+        the case's number), signalled as refused."""
+        error = Conflict(message.format(case_id=case_id))
+        self._refused(case_id, trigger, actor, error)
+        return error
 
     def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:
         if not signals.transition_refused.receivers:
