@@ -5,7 +5,9 @@ escalation of overdue cases. Each is one transaction; the read side is
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +30,7 @@ from engine.runtime.forms import clean
 from engine.runtime.history import append_record, effects
 from engine.runtime.ledger import LedgerState
 from engine.runtime.transaction import Transaction, write_transaction
-from engine.store.db import write_session
+from engine.store.db import WRITE, write_session
 from engine.store.models import Case, DefinitionVersion, Region, utcnow
 
 ADMIN_ROLES = ("admin",)
@@ -36,6 +38,11 @@ ADMIN_ROLES = ("admin",)
 Shape = Literal["case", "view", "outcome"]
 #: How many cases of a bulk action are read at once.
 BULK_CHUNK = 500
+#: On SQLite, at most this many cases of a bulk action share one transaction, and a
+#: transaction takes on no more cases once it is this many seconds old (other writers wait
+#: for it: a web request's firing at most about this long).
+BULK_GROUP = 100
+BULK_GROUP_SECONDS = 0.05
 #: How many times a firing is read and decided again when its case moved between its read
 #: and its write (PostgreSQL reads the case unlocked: see engine.runtime.transaction).
 ATTEMPTS = 5
@@ -43,6 +50,37 @@ ATTEMPTS = 5
 #: or (SQLite) holds the database's write lock past the busy timeout.
 RACED = "case {case_id} was changed by someone else at the same time; reload and retry"
 BUSY = "case {case_id} is being changed by someone else; retry"
+
+
+#: Signals of a case fired in a transaction still open, sent once it commits.
+Held = list[Callable[[], None]]
+
+
+def _send(held: Held | None, call: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """``call(*args, **kwargs)`` now, or once the transaction is committed (``held``)."""
+    if held is None:
+        call(*args, **kwargs)
+    else:
+        held.append(functools.partial(call, *args, **kwargs))
+
+
+def _busy(exc: OperationalError) -> bool:
+    """The error of a write that waited for another writer past the busy timeout (or lost
+    a serialization race)."""
+    text = str(exc).lower()
+    return "locked" in text or "serializ" in text
+
+
+def _failed(case_id: int, error: RukunError) -> dict[str, Any]:
+    """A bulk action's result row for a case that did not move."""
+    return {
+        "case_id": case_id,
+        "ok": False,
+        "state": None,
+        "state_label": None,
+        "version": None,
+        "error": error.to_json(),
+    }
 
 
 def starter_roles(definition: Definition) -> list[str]:
@@ -193,13 +231,15 @@ class Cases(CaseQueries):
         shape: Shape,
         snapshot: Sequence[Row[Any]] | None = None,
         attempt: int = 1,
+        held: Held | None = None,
     ) -> dict[str, Any]:
-        """:meth:`fire` in a transaction on ``bind``, returning the case in ``shape``, from
-        a bulk action's ``snapshot`` of the case if given. What the snapshot decides is
-        final only when the case moves: a refusal, or a case that changed since, is decided
-        again on the case read now. A case that moved between its read and the write
-        (:class:`Stale`, nothing written) is read and decided again, up to
-        :data:`ATTEMPTS` times."""
+        """:meth:`fire` in a transaction on ``bind`` (a savepoint if ``bind`` is in one
+        already), returning the case in ``shape``, from a bulk action's ``snapshot`` of the
+        case if given. What the snapshot decides is final only when the case moves: a
+        refusal, or a case that changed since, is decided again on the case read now. A
+        case that moved between its read and the write (:class:`Stale`, nothing written)
+        is read and decided again, up to :data:`ATTEMPTS` times. Its signals are sent when
+        it is committed: now, or (``held``) by whoever commits it."""
         again = (bind, case_id, trigger, actor_name, values, attachments, expected_version, shape)
         try:
             with write_transaction(bind) as transaction:
@@ -217,26 +257,32 @@ class Cases(CaseQueries):
                 result = self._result(transaction, fired, shape)
         except Stale as stale:
             if snapshot is not None or attempt < ATTEMPTS:
-                return self._fire_one(*again, attempt=attempt + (snapshot is None))
-            raise self._conflict(case_id, trigger, actor_name, RACED) from stale
+                return self._fire_one(*again, attempt=attempt + (snapshot is None), held=held)
+            raise self._conflict(case_id, trigger, actor_name, RACED, held) from stale
         except RukunError as refusal:
             if snapshot is None:
-                self._refused(case_id, trigger, actor_name, refusal)
+                _send(held, self._refused, case_id, trigger, actor_name, refusal)
                 raise
             # decided on the bulk read: decide on the case as it is now
-            return self._fire_one(*again)
+            return self._fire_one(*again, held=held)
         except IntegrityError as exc:
-            raise self._conflict(case_id, trigger, actor_name, RACED) from exc
+            raise self._conflict(case_id, trigger, actor_name, RACED, held) from exc
         except OperationalError as exc:
-            if "locked" not in str(exc).lower() and "serializ" not in str(exc).lower():
+            if not _busy(exc):
                 raise
-            raise self._conflict(case_id, trigger, actor_name, BUSY) from exc
+            raise self._conflict(case_id, trigger, actor_name, BUSY, held) from exc
         program = fired.case.program
         if signals.transition_fired.has_receivers_for(program):
             case = result if shape != "outcome" else self._result(transaction, fired, "case")
             record = record_json(fired.record)
-            signals.send(
-                signals.transition_fired, program, case=case, record=record, actor=actor_name
+            _send(
+                held,
+                signals.send,
+                signals.transition_fired,
+                program,
+                case=case,
+                record=record,
+                actor=actor_name,
             )
         return result
 
@@ -265,26 +311,80 @@ class Cases(CaseQueries):
         actor_name: str,
         values: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Fire ``trigger`` on each case in its own transaction (a bulk action): every case
-        either moves completely or not at all, and each gets its own result. The cases and
-        the actor's grants are read in chunks (the grants as they stood when the chunk was
-        read), and the transactions share one connection; a case that changed after its
-        chunk was read is read again in its own transaction."""
-        results = []
+        """Fire ``trigger`` on each case on its own (a bulk action): every case either
+        moves completely or not at all, and each gets its own result. The cases and the
+        actor's grants are read in chunks (the grants as they stood when the chunk was
+        read), and the cases' writes share one connection; a case that changed after its
+        chunk was read is read again when it is fired.
+
+        On PostgreSQL each case is its own transaction. On SQLite, where one writer at a
+        time holds the whole database and every commit writes each page it touched to the
+        WAL, a transaction holds a group of cases (up to :data:`BULK_GROUP`, or as many as
+        :data:`BULK_GROUP_SECONDS` allow), each in a savepoint of its own: a case that is
+        refused or fails its checks rolls back alone, and the group commits what moved. The
+        cases' signals go out once their group is committed. An unexpected error (not a
+        refusal) rolls back its group's cases and propagates; groups committed before it
+        stay moved."""
+        results: list[dict[str, Any]] = []
         values = values or {}
         ids = list(dict.fromkeys(case_ids))
+        grouped = self.context.write_engine.dialect.name == "sqlite"
         with self.context.write_engine.connect() as connection:
             for start in range(0, len(ids), BULK_CHUNK):
                 chunk = ids[start : start + BULK_CHUNK]
                 connection.execution_options(rukun_write=False)  # a plain read
                 with connection.begin():
                     snapshot = load_snapshot(connection, chunk, actor_name)
-                for case_id in chunk:
-                    rows = snapshot.get(case_id)
-                    results.append(
-                        self._bulk_one(connection, case_id, trigger, actor_name, values, rows)
+                if not grouped:
+                    for case_id in chunk:
+                        rows = snapshot.get(case_id)
+                        results.append(
+                            self._bulk_one(connection, case_id, trigger, actor_name, values, rows)
+                        )
+                    continue
+                connection.execution_options(**WRITE)
+                while chunk:
+                    chunk = self._bulk_group(
+                        connection, chunk, trigger, actor_name, values, snapshot, results
                     )
         return results
+
+    def _bulk_group(
+        self,
+        connection: Connection,
+        case_ids: list[int],
+        trigger: str,
+        actor_name: str,
+        values: Mapping[str, Any],
+        snapshot: Mapping[int, Sequence[Row[Any]]],
+        results: list[dict[str, Any]],
+    ) -> list[int]:
+        """Fire on the first cases of ``case_ids`` in one transaction, each in a savepoint,
+        until the group is full; add their results and return the cases left."""
+        held: Held = []
+        try:
+            group = connection.begin()
+        except OperationalError as exc:  # another writer held the database past the timeout
+            if not _busy(exc):
+                raise
+            for case_id in case_ids[:BULK_GROUP]:
+                error = self._conflict(case_id, trigger, actor_name, BUSY)
+                results.append(_failed(case_id, error))
+            return case_ids[BULK_GROUP:]
+        with group:
+            until = time.monotonic() + BULK_GROUP_SECONDS
+            done = 0
+            for case_id in case_ids[:BULK_GROUP]:
+                rows = snapshot.get(case_id)
+                results.append(
+                    self._bulk_one(connection, case_id, trigger, actor_name, values, rows, held)
+                )
+                done += 1
+                if time.monotonic() > until:
+                    break
+        for send in held:
+            send()
+        return case_ids[done:]
 
     def _bulk_one(
         self,
@@ -294,21 +394,24 @@ class Cases(CaseQueries):
         actor_name: str,
         values: Mapping[str, Any],
         snapshot: Sequence[Row[Any]] | None,
+        held: Held | None = None,
     ) -> dict[str, Any]:
         """One case of a bulk action, as its result row."""
         try:
             moved = self._fire_one(
-                connection, case_id, trigger, actor_name, values, {}, None, "outcome", snapshot
+                connection,
+                case_id,
+                trigger,
+                actor_name,
+                values,
+                {},
+                None,
+                "outcome",
+                snapshot,
+                held=held,
             )
         except RukunError as error:
-            return {
-                "case_id": case_id,
-                "ok": False,
-                "state": None,
-                "state_label": None,
-                "version": None,
-                "error": error.to_json(),
-            }
+            return _failed(case_id, error)
         return {
             "case_id": case_id,
             "ok": True,
@@ -318,11 +421,13 @@ class Cases(CaseQueries):
             "error": None,
         }
 
-    def _conflict(self, case_id: int, trigger: str, actor: str, message: str) -> Conflict:
+    def _conflict(
+        self, case_id: int, trigger: str, actor: str, message: str, held: Held | None = None
+    ) -> Conflict:
         """The conflict of a firing that lost to another on the same case (``message`` with
         the case's number), signalled as refused."""
         error = Conflict(message.format(case_id=case_id))
-        self._refused(case_id, trigger, actor, error)
+        _send(held, self._refused, case_id, trigger, actor, error)
         return error
 
     def _refused(self, case_id: int, trigger: str, actor: str, error: RukunError) -> None:

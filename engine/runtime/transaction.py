@@ -14,16 +14,19 @@ statement is what keeps a case from moving twice, as it is inside a transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from engine.store.db import WRITE
 
 #: The execution options of a connection whose write transactions are deferred.
 DEFERRED = {"isolation_level": "AUTOCOMMIT", **WRITE}
+#: The name of a case's savepoint inside a bulk action's transaction.
+SAVEPOINT = "rukun_case"
 
 
 class Transaction:
@@ -92,9 +95,15 @@ def write_transaction(bind: Engine | Connection) -> Iterator[Transaction]:
     """One write transaction (``BEGIN IMMEDIATE`` on SQLite; deferred on a connection with
     :data:`DEFERRED`'s options) on a connection of its own or on ``bind`` (a connection
     between transactions, which a bulk action reuses): committed when the block ends,
-    rolled back on any error."""
+    rolled back on any error. On a connection inside a transaction already (a bulk
+    action's group on SQLite), a savepoint: released when the block ends, rolled back to
+    on any error, the enclosing transaction going on."""
     if isinstance(bind, Engine):
         with bind.connect() as connection, write_transaction(connection) as transaction:
+            yield transaction
+        return
+    if bind.in_transaction():
+        with _savepoint(bind) as transaction:
             yield transaction
         return
     options = bind.get_execution_options()
@@ -107,5 +116,28 @@ def write_transaction(bind: Engine | Connection) -> Iterator[Transaction]:
         with bind.begin():
             yield transaction
             transaction.flush()
+    finally:
+        transaction.close()
+
+
+@contextmanager
+def _savepoint(connection: Connection) -> Iterator[Transaction]:
+    """A savepoint on ``connection``'s transaction, sent as plain SQL: SQLAlchemy's
+    ``begin_nested`` compiles its two statements anew each time, which costs a bulk
+    action's case more than its own statements."""
+    transaction = Transaction(connection)
+    connection.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
+    try:
+        yield transaction
+        transaction.flush()
+    except BaseException:
+        # a connection that failed may refuse this too: the error that counts is the first,
+        # and the enclosing transaction is rolled back with it
+        with suppress(DBAPIError):
+            connection.exec_driver_sql(f"ROLLBACK TO {SAVEPOINT}")
+            connection.exec_driver_sql(f"RELEASE {SAVEPOINT}")
+        raise
+    else:
+        connection.exec_driver_sql(f"RELEASE {SAVEPOINT}")
     finally:
         transaction.close()

@@ -5,6 +5,7 @@ that nothing it skips reading (ledger, links, regions, a cached grant) changes a
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 import engine.runtime.cases as cases_module
 from engine.errors import Conflict, Forbidden
-from engine.runtime import Rukun, firing
+from engine.runtime import Rukun, firing, signals
 from engine.runtime.case_views import CaseRow
 from engine.store import db
 from engine.store.db import make_engine
@@ -109,21 +110,26 @@ def test_a_case_row_has_the_case_tables_columns_in_order() -> None:
 def test_a_bulk_action_reads_its_cases_at_once_and_each_moves_alone(
     linear: tuple[Rukun, str],
 ) -> None:
-    """One read for the chunk, then per case its own transaction: UPDATE and INSERT."""
+    """One read for the chunk, then per case UPDATE and INSERT: on PostgreSQL each case its
+    own transaction, on SQLite each its own savepoint in one transaction for the group."""
     app, rt = linear
     ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(5)]
     app.cases.fire(ids[0], "t0", "rt_linear")  # ids[0] will be refused: not in s0 any more
-    begin = ["BEGIN"] if app.engine.dialect.name == "sqlite" else []
     with statements(app.engine) as sent:
         results = app.cases.fire_many([*ids, 999_999], "t0", "rt_linear")
     assert [r["ok"] for r in results] == [False, True, True, True, True, False]
     assert results[0]["error"]["kind"] == "conflict"
     assert results[-1]["error"]["kind"] == "not_found"
-    moved = [*begin, *moves(app.engine)]
     # the chunk's read; the case refused on it is decided again on a read of its own, as is
     # the one the chunk did not find
-    again = [*begin, *begin, "SELECT"]
-    assert sent == [*begin, "SELECT", *again, *moved * 4, *begin, "SELECT"]
+    if app.engine.dialect.name == "sqlite":
+        refused = ["SAVEPOINT", "ROLLBACK", "RELEASE"]  # rolled back, the group going on
+        again = [*refused[:1], "SELECT", *refused[1:]]
+        moved = ["SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
+        group = [*refused, *again, *moved * 4, *again]
+        assert sent == ["BEGIN", "SELECT", "BEGIN", *group]
+    else:
+        assert sent == ["SELECT", "SELECT", *["WITH"] * 4, "SELECT"]
 
 
 def test_a_case_changed_after_the_bulk_read_is_read_again(
@@ -146,6 +152,142 @@ def test_a_case_changed_after_the_bulk_read_is_read_again(
     assert results[1]["ok"] is False and "cannot be fired" in results[1]["error"]["message"]
     assert [r["seq"] for r in app.cases.history(ids[1])] == [1, 2]
     assert app.cases.verify(ids[1]) == []
+
+
+def test_a_bulk_case_whose_writes_fail_rolls_back_alone(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second case's ledger row fails after its move and record were written: that
+    case keeps nothing of it (on SQLite its savepoint is rolled back), the cases before
+    and after it in the same group move with their ledger rows."""
+    app = scenario.app
+    ids = [scenario.probebaya_case("kecamatan_approved")["id"] for _ in range(4)]
+    before = app.cases.history(ids[1])
+    real, real_fire, firing_on = firing.ledger.entry_defaults, cases_module.fire_in, [0]
+
+    def noting_the_case(context: Any, transaction: Any, case_id: int, *args: Any) -> Any:
+        firing_on[0] = case_id
+        return real_fire(context, transaction, case_id, *args)
+
+    def the_second_fails(entry: Any) -> dict[str, Any]:
+        return {**real(entry), "kind": None} if firing_on[0] == ids[1] else real(entry)
+
+    monkeypatch.setattr(cases_module, "fire_in", noting_the_case)
+    monkeypatch.setattr(firing.ledger, "entry_defaults", the_second_fails)
+    city = scenario.users["city"]
+    results = app.cases.fire_many(ids, "approve_city", city, {"approved_amount": "Rp 150.000.000"})
+    monkeypatch.undo()
+    assert [r["ok"] for r in results] == [True, False, True, True]
+    assert results[1]["error"]["kind"] == "conflict"
+    assert app.cases.history(ids[1]) == before
+    for case_id, moved in zip(ids, [True, False, True, True], strict=True):
+        shown = app.cases.show(case_id, viewer=city)
+        assert shown["state"] == ("approved" if moved else "kecamatan_approved")
+        assert shown["ledger"]["totals"]["approved"] == (150_000_000 if moved else 0)
+    assert list(app.audit.verifier().run()) == []
+
+
+def test_a_bulk_actions_signals_go_out_once_its_cases_are_committed(
+    linear: tuple[Rukun, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver of ``transition_fired`` that reads the case on another connection sees
+    it moved, although on SQLite its group's transaction held five cases; each case is
+    signalled once, in order."""
+    app, rt = linear
+    ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(5)]
+    seen: list[tuple[int, str]] = []
+
+    def fired(_sender: Any, case: dict[str, Any], **_kwargs: Any) -> None:
+        seen.append((case["id"], app.cases.show(case["id"])["state"]))
+
+    signals.transition_fired.connect(fired)
+    try:
+        results = app.cases.fire_many(ids, "t0", "rt_linear")
+    finally:
+        signals.transition_fired.disconnect(fired)
+    assert all(r["ok"] for r in results)
+    assert seen == [(case_id, "s1") for case_id in ids]
+
+
+@only_on("sqlite")
+@pytest.mark.parametrize(("group", "seconds", "begun"), [(2, 60.0, 3), (100, 0.0, 5)])
+def test_a_sqlite_group_is_bounded_in_cases_and_in_time(
+    linear: tuple[Rukun, str],
+    monkeypatch: pytest.MonkeyPatch,
+    group: int,
+    seconds: float,
+    begun: int,
+) -> None:
+    """Five cases in groups of two are three transactions; a group past its time takes no
+    more cases (each is then its own transaction), so other writers never wait long."""
+    app, rt = linear
+    ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(5)]
+    monkeypatch.setattr(cases_module, "BULK_GROUP", group)
+    monkeypatch.setattr(cases_module, "BULK_GROUP_SECONDS", seconds)
+    with statements(app.engine) as sent:
+        results = app.cases.fire_many(ids, "t0", "rt_linear")
+    assert all(r["ok"] for r in results)
+    assert sent.count("BEGIN") == 1 + begun  # the chunk's read, then each group
+    assert sent.count("SAVEPOINT") == 5
+
+
+def test_an_unexpected_error_in_a_bulk_action_rolls_back_its_group(
+    linear: tuple[Rukun, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a refusal but a failure (a bug, a lost disk): it propagates. The cases of the
+    groups committed before stay moved; the failing case's group is rolled back whole (on
+    PostgreSQL, where each case is its own transaction, that is the failing case alone)."""
+    app, rt = linear
+    ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(5)]
+    monkeypatch.setattr(cases_module, "BULK_GROUP", 2)
+    monkeypatch.setattr(cases_module, "BULK_GROUP_SECONDS", 60.0)
+    real = cases_module.fire_in
+
+    def the_fourth_breaks(context: Any, transaction: Any, case_id: int, *args: Any) -> Any:
+        if case_id == ids[3]:
+            raise RuntimeError("disk gone")
+        return real(context, transaction, case_id, *args)
+
+    monkeypatch.setattr(cases_module, "fire_in", the_fourth_breaks)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        app.cases.fire_many(ids, "t0", "rt_linear")
+    monkeypatch.undo()
+    states = [app.cases.show(case_id)["state"] for case_id in ids]
+    third = "s0" if app.engine.dialect.name == "sqlite" else "s1"
+    assert states == ["s1", "s1", third, "s0", "s0"]
+    for case_id in ids:
+        assert app.cases.verify(case_id) == []
+
+
+@only_on("sqlite")
+def test_a_bulk_group_that_cannot_begin_reports_each_case_busy(
+    linear: tuple[Rukun, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer holds the database past the busy timeout: each case of the group
+    that could not begin gets a conflict saying so, and nothing moves."""
+    app, rt = linear
+    ids = [app.cases.start("linear", rt, 2026, "rt_linear")["id"] for _ in range(3)]
+    monkeypatch.setattr(cases_module, "BULK_GROUP", 2)
+    write_engine = app.context.write_engine
+
+    def impatient(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+    event.listen(write_engine, "connect", impatient)
+    write_engine.dispose()
+    blocker = sqlite3.connect(str(app.engine.url.database), isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        results = app.cases.fire_many(ids, "t0", "rt_linear")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        event.remove(write_engine, "connect", impatient)
+        write_engine.dispose()
+    assert [r["ok"] for r in results] == [False] * 3
+    assert {r["error"]["kind"] for r in results} == {"conflict"}
+    assert all("being changed by someone else" in r["error"]["message"] for r in results)
+    assert [app.cases.show(case_id)["state"] for case_id in ids] == ["s0"] * 3
 
 
 def test_the_result_is_the_case_and_with_view_what_show_gives(scenario: Scenario) -> None:
