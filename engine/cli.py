@@ -30,6 +30,7 @@ COMMANDS = {
     "workflow": "engine.cli_workflow:workflow",
     "region": "engine.cli_regions:region",
     "user": "engine.cli_users:user",
+    "token": "engine.cli_tokens:token",
     "case": "engine.cli_cases:case",
     "report": "engine.cli_reports:report",
     # cli_audit's group, with the export, bundle and check-bundle that cli_export adds to it

@@ -99,6 +99,15 @@ class Forbidden(RukunError):
     kind = "forbidden"
 
 
+class Unauthenticated(RukunError):
+    """A request carries no credential the engine accepts: an unknown, expired or revoked
+    API token, or one of a user who is no longer active."""
+
+    exit_code = 6
+    http_status = 401
+    kind = "unauthenticated"
+
+
 class Conflict(RukunError):
     """The case changed underneath the caller (stale version, concurrent firing, moved state)."""
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from engine.runtime.reports import Reports
     from engine.runtime.sign_in import SignIn
     from engine.runtime.sign_in_log import SignInLog
+    from engine.runtime.tokens import Tokens
     from engine.runtime.users import Users
     from engine.studio.service import Studio
 
@@ -78,6 +79,13 @@ class Rukun:
         from engine.runtime.sign_in_log import SignInLog
 
         return SignInLog(self.context)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        """API tokens: made, listed, revoked, and checked for each API request."""
+        from engine.runtime.tokens import Tokens
+
+        return Tokens(self.context)
 
     @cached_property
     def cases(self) -> Cases:

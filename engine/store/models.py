@@ -393,3 +393,29 @@ class SignInAttempt(Base):
     #: ``ok``, ``failed`` or ``throttled`` (refused unchecked: too many failures).
     outcome: Mapped[str] = mapped_column(String(16))
     user_agent: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class ApiToken(Base):
+    """A token an app signs in to the API with, in its user's name (``Authorization:
+    Bearer``). Only the sha256 of the secret is kept: the secret is shown once, when the
+    token is made. A token is never deleted: revoking it records when and by whom."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: What the token is for, as its user named it ("Smart Probebaya app").
+    name: Mapped[str] = mapped_column(String(100))
+    #: The secret's sha256, hex: what a request's token is looked up by.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The secret's first characters, shown in lists so a user can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    #: When a request last used it (written at most once a minute).
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship()

@@ -50,6 +50,7 @@ NOT_FOR_CASE_SHOW = (
     "marshmallow",  # forms: only when a case starts or fires
     "puremagic",  # only when a document is stored
     "engine.runtime.users",
+    "engine.runtime.tokens",
     "engine.runtime.sign_in",  # and argon2 with it
     "argon2",
     "engine.runtime.regions",
@@ -61,6 +62,7 @@ NOT_FOR_CASE_SHOW = (
     "engine.cli_audit",
     "engine.cli_export",
     "engine.cli_users",
+    "engine.cli_tokens",
     "engine.cli_reports",
     "engine.cli_regions",
     "engine.cli_documents",
