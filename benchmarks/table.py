@@ -86,3 +86,29 @@ def paired(
             measured = call(number)
             times.append(time.perf_counter() - started if measured is None else measured)
     return statistics.median(mine), statistics.median(theirs)
+
+
+def paired_in_slices(
+    rukun: Callable[[int, int], None],
+    floor: Callable[[int, int], None],
+    rounds: int,
+    slices: int,
+) -> tuple[float, float]:
+    """Median seconds per round of ``rukun(round, slice)`` and ``floor(round, slice)``
+    summed over ``slices`` slices, the two sides taking turns slice by slice (which goes
+    first alternating): a garbage collection or a WAL checkpoint then lands on both alike,
+    where whole rounds of one side, then the other, let short rows scatter by ±10% from
+    run to run."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for number in range(rounds):
+        spent = {"rukun": 0.0, "floor": 0.0}
+        for part in range(slices):
+            pair = (("rukun", rukun), ("floor", floor))
+            for side, call in pair if (number + part) % 2 == 0 else reversed(pair):
+                started = time.perf_counter()
+                call(number, part)
+                spent[side] += time.perf_counter() - started
+        mine.append(spent["rukun"])
+        theirs.append(spent["floor"])
+    return statistics.median(mine), statistics.median(theirs)

@@ -6,8 +6,6 @@ program ``linear6``, about one RT, fired by its ketua RT."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +15,13 @@ from benchmarks.databases import ACTOR, bench_app
 from benchmarks.floors import RawSteps
 from benchmarks.seeding import published, seed_cases
 from benchmarks.sizes import SIZES
-from benchmarks.table import ROWS, Row, Target, paired, rate
+from benchmarks.table import ROWS, Row, Target, paired, paired_in_slices, rate
 from benchmarks.workflows import linear_yaml
 from engine.runtime import Rukun
 from engine.runtime.cases import BULK_GROUP
 
 STEPS = 6
-#: Row 3's steps in a row on one case before the other case takes its turn.
+#: Steps in a row on one side of rows 1 and 3 before the other side takes its turn.
 SLICE = 50
 PROGRAM = f"linear{STEPS}"
 
@@ -58,12 +56,19 @@ def test_fire_against_raw_loop(app: Rukun, backend: str, held: bool) -> None:
     theirs = _groups(app, SIZES.rounds + 1, per_round)
     _through(app, mine.pop()[:2])  # caches warm, definitions parsed
     floor_loop(c for c in theirs.pop()[:2] for _ in range(STEPS))
-    engine, floor = paired(
-        lambda n: _through(app, mine[n]),
-        lambda n: floor_loop(c for c in theirs[n] for _ in range(STEPS)),
+    cases = max(1, SLICE // STEPS)  # cases a slice takes through all their steps
+    slices = max(1, per_round // cases)
+
+    def part(groups: list[list[int]], n: int, s: int) -> list[int]:
+        return groups[n][s * cases : (s + 1) * cases]
+
+    engine, floor = paired_in_slices(
+        lambda n, s: _through(app, part(mine, n, s)),
+        lambda n, s: floor_loop(c for c in part(theirs, n, s) for _ in range(STEPS)),
         SIZES.rounds,
+        slices,
     )
-    steps = per_round * STEPS
+    steps = min(per_round, slices * cases) * STEPS  # the steps the slices took
     how = "one connection held" if held else "a call per step"
     ROWS.append(
         Row(
@@ -79,45 +84,29 @@ def test_fire_against_raw_loop(app: Rukun, backend: str, held: bool) -> None:
 
 
 def test_fire_on_long_history_against_fresh_case(app: Rukun, backend: str) -> None:
-    """Within each round the two cases take turns in slices of :data:`SLICE` steps (which
-    goes first alternating): a garbage collection or a WAL checkpoint then lands on both
-    sides alike, where a round's 1,000 steps on one side, then on the other, left the
-    ratio scattering by ±10% from run to run."""
+    """The two cases take turns in slices of :data:`SLICE` steps within each round."""
     long_case, *fresh = seed_cases(app, PROGRAM, SIZES.rounds + 1)
     for _ in range(SIZES.long_history - 1):
         app.cases.fire(long_case, "note", ACTOR)
+    size = min(SLICE, SIZES.long_steps)
+    slices = max(1, SIZES.long_steps // size)
 
-    def notes(case_id: int, steps: int) -> float:
-        started = time.perf_counter()
-        for _ in range(steps):
+    def notes(case_id: int) -> None:
+        for _ in range(size):
             app.cases.fire(case_id, "note", ACTOR)
-        return time.perf_counter() - started
 
-    on_long: list[float] = []
-    on_fresh: list[float] = []
-    slices = max(1, SIZES.long_steps // SLICE)
-    steps = slices * min(SLICE, SIZES.long_steps)
-    for number in range(SIZES.rounds):
-        long_seconds = fresh_seconds = 0.0
-        for turn in range(slices):
-            size = steps // slices
-            if (number + turn) % 2 == 0:
-                long_seconds += notes(long_case, size)
-                fresh_seconds += notes(fresh[number], size)
-            else:
-                fresh_seconds += notes(fresh[number], size)
-                long_seconds += notes(long_case, size)
-        on_long.append(long_seconds)
-        on_fresh.append(fresh_seconds)
-    long_median, fresh_median = statistics.median(on_long), statistics.median(on_fresh)
+    on_long, on_fresh = paired_in_slices(
+        lambda _n, _s: notes(long_case), lambda n, _s: notes(fresh[n]), SIZES.rounds, slices
+    )
+    steps = size * slices
     ROWS.append(
         Row(
             backend,
             3,
             f"fire cost on {SIZES.long_history:,} records vs fresh case",
-            rate(steps, long_median, "steps"),
-            rate(steps, fresh_median, "steps"),
-            long_median / fresh_median,
+            rate(steps, on_long, "steps"),
+            rate(steps, on_fresh, "steps"),
+            on_long / on_fresh,
             Target(1.1, at_least=False),
         )
     )
