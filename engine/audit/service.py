@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from engine.audit import anchors
 from engine.audit.replay import Replayer
 from engine.audit.verify import Progress, Verifier
-from engine.errors import Forbidden
 from engine.privacy import masked_data, may_see_pii
 from engine.runtime import queries
 from engine.runtime.access import Actor
@@ -27,12 +26,7 @@ AUDIT_ROLES = ("auditor", "program_officer", "admin")
 def require_auditor(context: Context, session: Session, user: str, action: str) -> Actor:
     """The user, Forbidden unless they hold an audit role (:data:`AUDIT_ROLES`)."""
     actor = context.actor(session, user)
-    if not actor.roles() & set(AUDIT_ROLES):
-        held = ", ".join(str(g) for g in actor.grants) or "none"
-        raise Forbidden(
-            f"user '{user}' may not {action}: it needs role {' or '.join(AUDIT_ROLES)} "
-            f"(user has: {held})"
-        )
+    actor.require_role(AUDIT_ROLES, action)
     return actor
 
 

@@ -43,9 +43,9 @@ class Actor:
                 f"user '{self.name}' may not see case {case_id}: outside their region scope"
             )
 
-    def authorize(self, roles: Sequence[str], region_codes: Sequence[str], action: str) -> str:
-        """The role under which the actor may do ``action`` on a subject within
-        ``region_codes``; :class:`Forbidden` saying why not otherwise."""
+    def require_role(self, roles: Sequence[str], action: str) -> list[Grant]:
+        """The actor's grants of any of ``roles`` (anywhere); :class:`Forbidden` naming the
+        roles ``action`` needs and those the actor holds if there is none."""
         matching = [g for g in self.grants if g.role in roles]
         if not matching:
             held = ", ".join(str(g) for g in self.grants) or "none"
@@ -53,6 +53,12 @@ class Actor:
                 f"user '{self.name}' may not {action}: it needs role {' or '.join(roles)} "
                 f"(user has: {held})"
             )
+        return matching
+
+    def authorize(self, roles: Sequence[str], region_codes: Sequence[str], action: str) -> str:
+        """The role under which the actor may do ``action`` on a subject within
+        ``region_codes``; :class:`Forbidden` saying why not otherwise."""
+        matching = self.require_role(roles, action)
         for grant in matching:
             if grant.covers(region_codes):
                 return grant.role

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.errors import Forbidden, InvalidData
+from engine.errors import InvalidData
 from engine.runtime.context import Context
 from engine.runtime.sign_in import OUTCOMES
 from engine.store.chain import format_time
@@ -49,13 +49,7 @@ class SignInLog:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidData(f"limit must be between 1 and {MAX_LIMIT}")
         with self.context.sessions() as session:
-            actor = self.context.actor(session, viewer)
-            if not actor.roles() & set(LOG_ROLES):
-                held = ", ".join(str(g) for g in actor.grants) or "none"
-                raise Forbidden(
-                    f"user '{viewer}' may not read the sign-in log: it needs role "
-                    f"{' or '.join(LOG_ROLES)} (user has: {held})"
-                )
+            self.context.actor(session, viewer).require_role(LOG_ROLES, "read the sign-in log")
             query = select(SignInAttempt).order_by(SignInAttempt.id.desc()).limit(limit)
             if name:
                 query = query.where(SignInAttempt.user_name.icontains(name, autoescape=True))

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, contains_eager
 
-from engine.errors import Forbidden, InvalidData, NotFound, Unauthenticated
+from engine.errors import InvalidData, NotFound, Unauthenticated
 from engine.runtime.context import Context
 from engine.store.chain import format_time
 from engine.store.db import write_session
@@ -54,7 +54,14 @@ def token_json(token: ApiToken, now: dt.datetime | None = None) -> dict[str, Any
     }
 
 
-def status(token: ApiToken, now: dt.datetime) -> str:
+class Lifetime(Protocol):
+    """What a token's status is read from: a stored token, or a row of its columns."""
+
+    revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+
+def status(token: Lifetime, now: dt.datetime) -> str:
     """``active``, ``expired`` or ``revoked``."""
     if token.revoked_at is not None:
         return "revoked"
@@ -151,9 +158,7 @@ class Tokens:
                 .join(User, User.id == ApiToken.user_id)
                 .where(ApiToken.digest == digest(secret))
             ).one_or_none()
-        if row is None or not row.active or row.revoked_at is not None:
-            raise refused
-        if row.expires_at is not None and row.expires_at <= now:
+        if row is None or not row.active or status(row, now) != "active":
             raise refused
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
             with write_session(self.context.sessions) as session:
@@ -174,6 +179,5 @@ class Tokens:
         return owner
 
     def _admin(self, session: Session, by: str, what: str) -> None:
-        actor = self.context.actor(session, by)
-        if not actor.roles() & set(ADMIN_ROLES):
-            raise Forbidden(f"user '{by}' may not {what}: only the user or an admin may")
+        action = f"{what} (only the user or an admin may)"
+        self.context.actor(session, by).require_role(ADMIN_ROLES, action)
