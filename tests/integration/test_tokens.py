@@ -116,6 +116,23 @@ def test_only_the_user_or_an_admin_makes_lists_and_revokes_a_users_tokens(
     assert app.tokens.revoke(made["id"], by=owner)["revoked_by"] == owner
 
 
+def test_someone_refused_learns_neither_who_exists_nor_whose_a_token_is(
+    scenario: Scenario,
+) -> None:
+    app = scenario.app
+    owner, other = scenario.users["kelurahan"], scenario.users["kecamatan"]
+    token = app.tokens.create(owner)
+    for attempt in (
+        lambda: app.tokens.create("no_such_user", by=other),
+        lambda: app.tokens.list("no_such_user", by=other),
+    ):
+        with pytest.raises(Forbidden):  # as for a user who exists: not NotFound
+            attempt()
+    with pytest.raises(Forbidden) as refused:
+        app.tokens.revoke(token["id"], by=other)
+    assert owner not in refused.value.message
+
+
 def test_a_tokens_name_and_lifetime_are_checked(scenario: Scenario) -> None:
     app, user = scenario.app, scenario.users["kelurahan"]
     for name, days in (("x" * 101, 30), ("tab\there", 30), ("ok", 0), ("ok", 3651)):
