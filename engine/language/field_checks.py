@@ -23,6 +23,7 @@ FIELD_KEYS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "money": ("min", "max"),
     "decimal": ("min", "max"),
     "choice": ("choices",),
+    "document": ("public",),
 }
 
 
@@ -94,6 +95,7 @@ class FieldChecks(CheckerBase):
         if not isinstance(pii, bool):
             self.err((*path, "pii"), "pii must be true or false")
             pii = ftype in PII_TYPES
+        public = self.public(body, path, pii) if ftype == "document" else False
         choices: list[Choice] = []
         if ftype == "choice":
             raw = body.get("choices")
@@ -140,12 +142,28 @@ class FieldChecks(CheckerBase):
             max_length=max_length,
             choices=tuple(choices),
             pii=pii,
+            public=public,
             item=item_fields,
             min_items=counts["min_items"],
             max_items=counts["max_items"],
             program=program,
             link=link,
         )
+
+    def public(self, body: dict[str, Any], path: Path, pii: bool) -> bool:
+        """A document field's ``public`` flag: anyone may read it on the public page, so
+        never personal data, and only a field of the case itself (the page shows no list)."""
+        public = body.get("public", False)
+        if not isinstance(public, bool):
+            self.err((*path, "public"), "public must be true or false")
+            return False
+        if public and pii:
+            self.err((*path, "public"), "a document with personal data (pii) cannot be public")
+            return False
+        if public and path[-2] == "item":
+            self.err((*path, "public"), "only a field of the case can be public, not a list item's")
+            return False
+        return public
 
     def count(self, value: Any, path: Path) -> int | None:
         if value is None:

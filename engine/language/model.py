@@ -85,6 +85,8 @@ class FieldSpec:
     max_length: int | None = None
     choices: tuple[Choice, ...] = ()
     pii: bool = False
+    #: ``document``: shown to anyone on the public page (berita acara, LPJ summaries).
+    public: bool = False
     #: ``list``: the sub-fields of one item, and how many items are allowed.
     item: Mapping[str, FieldSpec] | None = None
     min_items: int | None = None

@@ -57,7 +57,8 @@ Item = dict[str, Any]
 Diff = dict[str, list[Item]]
 T = TypeVar("T")
 _FIELD_ATTRIBUTES = (
-    "type", "min", "max", "max_length", "pii", "min_items", "max_items", "program", "link",
+    "type", "min", "max", "max_length", "pii", "public", "min_items", "max_items", "program",
+    "link",
 )  # fmt: skip
 
 
