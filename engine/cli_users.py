@@ -30,13 +30,19 @@ def user() -> None:
     help="Region code the role is limited to (repeatable); none: everywhere.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--email", default=None, help="Where the user's notification e-mails go.")
 @json_option
 def user_add(
-    name: str, role: str, regions: tuple[str, ...], password_stdin: bool, as_json: bool
+    name: str,
+    role: str,
+    regions: tuple[str, ...],
+    password_stdin: bool,
+    email: str | None,
+    as_json: bool,
 ) -> None:
     """Create a user with a role, optionally limited to regions."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    result = rukun_app().users.add(name, role, regions, password)
+    result = rukun_app().users.add(name, role, regions, password, email=email)
     emit(
         result,
         as_json,
@@ -93,6 +99,22 @@ def user_activate(name: str, as_json: bool) -> None:
     emit(result, as_json, lambda: [f"activated user {name}"])
 
 
+@user.command("email")
+@click.argument("name")
+@click.argument("address")
+@json_option
+def user_email(name: str, address: str, as_json: bool) -> None:
+    """Set the address NAME's notification e-mails go to ("" removes it: the bell only)."""
+    result = rukun_app().users.set_email(name, address)
+    emit(
+        result,
+        as_json,
+        lambda: [
+            f"e-mail of {name}: {result['email']}" if result["email"] else f"{name} has no e-mail"
+        ],
+    )
+
+
 @user.command("password")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
@@ -126,6 +148,7 @@ def user_list(as_json: bool) -> None:
         lambda: [
             f"{u['name']:<20} "
             + ", ".join(f"{g['role']}@{g['region'] or '*'}" for g in u["grants"])
+            + (f" <{u['email']}>" if u["email"] else "")
             + ("" if u["active"] else " (inactive)")
             for u in rows
         ],

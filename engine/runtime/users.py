@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.language.roles import BUILTIN_ROLES
 from engine.runtime.context import Context
+from engine.runtime.mail import MAX_ADDRESS, valid_address
 from engine.store.db import write_session
 from engine.store.models import DefinitionVersion, GrantEvent, Region, RoleGrant, User
 
@@ -27,6 +28,7 @@ def user_json(user: User) -> dict[str, Any]:
     return {
         "name": user.name,
         "active": user.active,
+        "email": user.email,
         "grants": [{"role": g.role, "region": g.region_code} for g in user.grants],
     }
 
@@ -62,20 +64,25 @@ class Users:
         regions: Sequence[str] = (),
         password: str | None = None,
         by: str | None = None,
+        email: str | None = None,
     ) -> dict[str, Any]:
-        """Create a user holding ``role`` in each of ``regions`` (or everywhere if none)."""
+        """Create a user holding ``role`` in each of ``regions`` (or everywhere if none),
+        with an e-mail address for notifications if given."""
         name = name.strip()
         if not name or len(name) > 100 or any(ch.isspace() for ch in name):
             raise InvalidData("user name must be 1-100 characters without spaces")
         level = self._role_level(role)
         if password is not None:
             _check_password(password)
+        email = _check_email(email)
         with write_session(self.context.sessions) as session:
             if session.scalar(select(User).where(User.name == name)) is not None:
                 raise Conflict(f"user '{name}' already exists")
             for code in regions:
                 _check_region(session, role, level, code)
-            user = User(name=name, password_hash=_hasher.hash(password) if password else None)
+            user = User(
+                name=name, password_hash=_hasher.hash(password) if password else None, email=email
+            )
             user.grants = [RoleGrant(role=role, region_code=code) for code in regions] or [
                 RoleGrant(role=role)
             ]
@@ -140,6 +147,19 @@ class Users:
             if user.active != active:
                 session.add(_event(name, "activated" if active else "deactivated", by=by))
             user.active = active
+            session.flush()
+            return user_json(user)
+
+    def set_email(self, name: str, email: str | None, by: str | None = None) -> dict[str, Any]:
+        """Set (or, with None or "", remove) the address a user's notification e-mails go
+        to. ``by`` is who asks: an admin (None: the command line)."""
+        email = _check_email(email)
+        with write_session(self.context.sessions) as session:
+            if by is not None:
+                action = f"change the e-mail address of '{name}'"
+                self.context.actor(session, by).require_role(("admin",), action)
+            user = _user(session, name)
+            user.email = email
             session.flush()
             return user_json(user)
 
@@ -231,6 +251,19 @@ def _dummy_hash() -> str:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidData(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _check_email(email: str | None) -> str | None:
+    """The address stripped (None for none); InvalidData unless it is a plain address."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if not valid_address(email):
+        raise InvalidData(
+            f"not an e-mail address Rukun accepts: name@example.go.id, at most {MAX_ADDRESS} "
+            "characters, no spaces, quotes or line breaks"
+        )
+    return email
 
 
 def _check_region(session: Session, role: str, level: str | None, code: str) -> None:
