@@ -1,4 +1,5 @@
-"""`rukun region`: the regions cases belong to (import, official and demo sets, list)."""
+"""`rukun region`: the regions cases belong to (import, official and demo sets, contacts,
+list)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ def region_load_demo(as_json: bool) -> None:
     """Load Kota Samarinda's real kecamatan/kelurahan plus demo RWs and RTs."""
     count = rukun_app().regions.load_demo()
     emit({"loaded": count}, as_json, lambda: [f"loaded {count} regions (RW/RT marked demo)"])
+
+
+@region.command("contact")
+@click.argument("code")
+@click.argument("text")
+@json_option
+def region_contact(code: str, text: str, as_json: bool) -> None:
+    """Set how residents reach the office of region CODE (hours, address, phone); the
+    call centre reads it to callers. An empty TEXT removes it."""
+    row = rukun_app().regions.set_contact(code, text)
+    emit(
+        row,
+        as_json,
+        lambda: [f"{code}: {row['contact']}" if row["contact"] else f"{code}: no contact"],
+    )
 
 
 @region.command("list")

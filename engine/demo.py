@@ -17,6 +17,7 @@ from sqlalchemy import select
 from engine.errors import TransitionRefused
 from engine.money import format_money
 from engine.runtime import Rukun
+from engine.runtime.regions import RegionRow
 from engine.store.models import Region, User
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -72,6 +73,45 @@ def ensure_demo_users(app: Rukun, rt_code: str) -> dict[str, str]:
     return {role: name for role, (name, _) in plan.items()}
 
 
+#: The demo's office contacts by region level: opening hours only, no phone numbers or
+#: addresses that could be mistaken for real ones, and each marked "(demo)".
+DEMO_CONTACTS = {
+    "provinsi": "Dinas Sosial Provinsi {name} (demo): layanan Senin–Jumat 08.00–16.00",
+    "kota": "Bappeda {name} (demo): layanan Senin–Jumat 08.00–16.00",
+    "kecamatan": "Kantor Kecamatan {name} (demo): layanan Senin–Jumat 08.00–16.00",
+    "kelurahan": "Kantor Kelurahan {name} (demo): layanan Senin–Jumat 08.00–16.00",
+    "rt": "Ketua {name}: hubungi melalui kantor kelurahan",
+}
+
+
+def demo_contacts(app: Rukun) -> int:
+    """Contacts for the offices on the chains of the demo RTs that have none yet (what the
+    call centre reads to callers); returns how many were set."""
+    regions = {r["code"]: r for r in app.regions.list()}
+    offices: set[str] = set()
+    for code, region in regions.items():
+        if region["demo"] and region["level"] == "rt":
+            offices.update(_chain(regions, code))
+    rows = []
+    for code in sorted(offices):
+        region = regions[code]
+        template = DEMO_CONTACTS.get(region["level"])
+        if template and region["contact"] is None:
+            level, name, parent = region["level"], region["name"], region["parent_code"]
+            contact = template.format(name=name)
+            rows.append((0, RegionRow(code, level, name, parent, region["demo"], contact)))
+    return app.regions.upsert(rows, "demo") if rows else 0
+
+
+def _chain(regions: dict[str, dict[str, Any]], code: str | None) -> list[str]:
+    """``code`` and the codes of its ancestors."""
+    chain = []
+    while code is not None:
+        chain.append(code)
+        code = regions[code]["parent_code"]
+    return chain
+
+
 def demo_passwords(app: Rukun) -> dict[str, str]:
     """Fresh random passwords for every demo user (hashed in the database, shown once)."""
     names = sorted(u["name"] for u in app.users.list() if u["name"].startswith("demo_"))
@@ -93,6 +133,7 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
             + ("published" if result.created else "unchanged")
         )
     app.regions.load_demo()
+    echo(f"office contacts for the call centre: {demo_contacts(app)} (marked demo)")
     rt_code = next(
         r["code"] for r in app.regions.list(level="rt") if r["code"].startswith("64.72.")
     )

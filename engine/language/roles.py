@@ -20,11 +20,17 @@ BUILTIN_ROLES: dict[str, RoleSpec] = {
         RoleSpec("city", "kota", Label("Pemerintah kota (Bappeda)", "City government (Bappeda)")),
         RoleSpec("skpd", "kota", Label("SKPD", "City agency (SKPD)")),
         RoleSpec("dinsos", "provinsi", Label("Dinas Sosial", "Social affairs office (Dinsos)")),
+        RoleSpec("call_centre", "kota", Label("Pusat layanan (call centre)", "Call centre")),
         RoleSpec("program_officer", None, Label("Pengelola program", "Program officer")),
         RoleSpec("auditor", None, Label("Auditor", "Auditor")),
         RoleSpec("admin", None, Label("Administrator", "Administrator")),
     )
 }
+
+#: Roles that only read: they answer residents' questions about cases and may never fire,
+#: start, bulk-fire or migrate anything (the definition checker refuses them in a
+#: transition's ``roles``; :meth:`engine.runtime.access.Actor.authorize` never grants them).
+READ_ONLY_ROLES = frozenset({"call_centre"})
 
 #: What one case can be about, and the region level its subject code must have.
 SUBJECTS: dict[str, str] = {

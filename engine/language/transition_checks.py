@@ -17,6 +17,7 @@ from engine.language.model import (
     StateSpec,
     TransitionSpec,
 )
+from engine.language.roles import READ_ONLY_ROLES
 from engine.language.source import Path
 
 TRANSITION_KEYS = (
@@ -203,6 +204,12 @@ class TransitionChecks(CheckerBase):
             where = path if isinstance(raw, str) else (*path, j)
             if not known(role, scope.roles):
                 self.err(where, f"unknown role {role!r}{hint(str(role), scope.roles)}")
+            elif role in READ_ONLY_ROLES:
+                self.err(
+                    where,
+                    f"role '{role}' only reads cases and may never fire a transition; "
+                    "name the role that acts here",
+                )
             else:
                 roles.append(role)
         return tuple(roles)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.errors import Forbidden
+from engine.language.roles import READ_ONLY_ROLES
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,14 @@ class Actor:
 
     def authorize(self, roles: Sequence[str], region_codes: Sequence[str], action: str) -> str:
         """The role under which the actor may do ``action`` on a subject within
-        ``region_codes``; :class:`Forbidden` saying why not otherwise."""
-        matching = self.require_role(roles, action)
+        ``region_codes``; :class:`Forbidden` saying why not otherwise. A read-only role
+        (the call centre) is never the answer, even where ``roles`` names it."""
+        acting = [r for r in roles if r not in READ_ONLY_ROLES]
+        if roles and not acting:
+            raise Forbidden(
+                f"user '{self.name}' may not {action}: {' or '.join(roles)} only read cases"
+            )
+        matching = self.require_role(acting, action)
         for grant in matching:
             if grant.covers(region_codes):
                 return grant.role

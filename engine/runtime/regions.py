@@ -19,10 +19,16 @@ from engine.store.db import write_session
 from engine.store.models import Region
 
 CSV_COLUMNS = ("code", "level", "name", "parent_code")
+#: An import may add this column: each non-empty cell sets the region's contact.
+CONTACT_COLUMN = "contact"
+#: The longest contact text a region keeps (what fits the column).
+MAX_CONTACT = 500
 #: Kota Samarinda, Bontang, Balikpapan (Kalimantan Timur) and Banjarbaru (Kalimantan Selatan).
 DEFAULT_KOTA = ("64.72", "64.74", "64.71", "63.72")
 DEMO_GROUPS = ("Usaha Bersama", "Tani Makmur")
 IMPORT_LEVELS = LEVELS
+#: Who may change a region from a screen (the command line runs as the server's operator).
+ADMIN_ROLES = ("admin",)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class RegionRow:
     name: str
     parent_code: str | None
     is_demo: bool = False
+    #: The office's contact text; None leaves a stored region's contact as it is.
+    contact: str | None = None
 
 
 def region_json(region: Region) -> dict[str, Any]:
@@ -41,7 +49,19 @@ def region_json(region: Region) -> dict[str, Any]:
         "name": region.name,
         "parent_code": region.parent_code,
         "demo": region.is_demo,
+        "contact": region.contact,
     }
+
+
+def clean_contact(text: str) -> str | None:
+    """A contact text as stored: trimmed, None when empty; :class:`InvalidData` unless it
+    is one line of printable characters of at most :data:`MAX_CONTACT`."""
+    text = text.strip()
+    if not text.isprintable():
+        raise InvalidData("a contact is one line of printable text (no control characters)")
+    if len(text) > MAX_CONTACT:
+        raise InvalidData(f"a contact has at most {MAX_CONTACT} characters, not {len(text)}")
+    return text or None
 
 
 class Regions:
@@ -49,7 +69,8 @@ class Regions:
         self.context = context
 
     def import_csv(self, path: str | Path) -> int:
-        """Upsert regions from a CSV with header ``code,level,name,parent_code``.
+        """Upsert regions from a CSV with header ``code,level,name,parent_code`` (and
+        optionally ``contact``: a non-empty cell sets the region's contact).
 
         Every row is checked first; if any is bad nothing is imported and the error lists
         each bad row as ``file:line: reason``.
@@ -61,7 +82,8 @@ class Regions:
             raise InvalidData(f"{name}: cannot read: {exc}") from exc
         reader = csv.reader(io.StringIO(text))
         header = next(reader, None)
-        if header is None or [h.strip() for h in header] != list(CSV_COLUMNS):
+        columns = [h.strip() for h in header or []]
+        if columns not in (list(CSV_COLUMNS), [*CSV_COLUMNS, CONTACT_COLUMN]):
             raise InvalidData(
                 f"{name}:1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header or [])}"
             )
@@ -71,13 +93,18 @@ class Regions:
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
-            if len(record) != len(CSV_COLUMNS):
-                errors.append(
-                    f"{name}:{line}: expected {len(CSV_COLUMNS)} columns, got {len(record)}"
-                )
+            if len(record) != len(columns):
+                errors.append(f"{name}:{line}: expected {len(columns)} columns, got {len(record)}")
                 continue
-            code, level, region_name, parent = (cell.strip() for cell in record)
-            rows.append((line, RegionRow(code, level, region_name, parent or None)))
+            code, level, region_name, parent, *rest = (cell.strip() for cell in record)
+            try:
+                contact = clean_contact(rest[0]) if rest else None
+            except InvalidData as bad:
+                errors.append(f"{name}:{line}: {bad.message}")
+                continue
+            rows.append(
+                (line, RegionRow(code, level, region_name, parent or None, contact=contact))
+            )
         return self.upsert(rows, name, errors)
 
     def upsert(
@@ -114,10 +141,13 @@ class Regions:
                             "parent_code": row.parent_code,
                             "path": paths[row.code],
                             "is_demo": row.is_demo,
+                            "contact": row.contact,
                         }
                     )
                 else:
                     region.name = row.name
+                    if row.contact is not None:
+                        region.contact = row.contact
             for start in range(0, len(new_rows), 1000):
                 session.execute(insert(Region), new_rows[start : start + 1000])
         return len(rows)
@@ -174,6 +204,22 @@ class Regions:
                 "changing level or parent is not supported by import"
             )
         return None
+
+    def set_contact(self, code: str, text: str, by: str | None = None) -> dict[str, Any]:
+        """Set how residents reach region ``code``'s office (empty ``text``: none). ``by``:
+        the user doing it, who must be an admin (None: the server's operator)."""
+        contact = clean_contact(text)
+        with write_session(self.context.sessions) as session:
+            if by is not None:
+                self.context.actor(session, by).require_role(
+                    ADMIN_ROLES, f"set the contact of region {code}"
+                )
+            region = session.get(Region, code)
+            if region is None:
+                raise NotFound(f"no region {code}")
+            region.contact = contact
+            session.flush()
+            return region_json(region)
 
     def load_official(
         self, kota_codes: Iterable[str] = DEFAULT_KOTA, everything: bool = False

@@ -233,6 +233,7 @@ def test_region_import_adds_rows_whose_parents_exist_or_come_first_and_upserts_b
             "name": "RT 001 RW 001",
             "parent_code": f"{MANGKUPALAS}.001",
             "demo": False,
+            "contact": None,
         },
         {
             "code": f"{MANGKUPALAS}.001.002",
@@ -240,6 +241,7 @@ def test_region_import_adds_rows_whose_parents_exist_or_come_first_and_upserts_b
             "name": "RT 002 RW 001",
             "parent_code": f"{MANGKUPALAS}.001",
             "demo": False,
+            "contact": None,
         },
     ]
     # a second file renames one RT and adds one under an RW that is already stored

@@ -53,6 +53,7 @@ REQUIRED_KINDS = {
     "guard_wrong_field_type",
     "guard_unknown_param_reference",
     "unknown_role",
+    "read_only_role_acts",
     "form_field_not_declared",
     "expr_syntax_error",
     "expr_unknown_name",
