@@ -98,16 +98,35 @@ class UsersView(AdminOnly, BaseView):
             "name": _field("name"),
             "role": _field("role"),
             "regions": _field("regions"),
+            "email": _field("email"),
         }
         typed = request.form.get("password", "")
         password = typed or generate_password()
         regions = [code for code in re.split(r"[\s,;]+", form["regions"]) if code]
         try:
-            engine().users.add(form["name"], form["role"], regions, password, by=current_user.name)
+            engine().users.add(
+                form["name"],
+                form["role"],
+                regions,
+                password,
+                by=current_user.name,
+                email=form["email"] or None,
+            )
         except FIXABLE as error:
             return self._refused(error, form)
         flash(gettext("Pengguna %(name)s dibuat.", name=form["name"]), "success")
         return self._page(new_password=None if typed else (form["name"], password))
+
+    @expose("/email", methods=["POST"])
+    def email(self) -> Any:
+        """Set (or, empty, remove) the address a user's notification e-mails go to."""
+        form = {"action": "email", "name": _field("name"), "email": _field("email")}
+        try:
+            engine().users.set_email(form["name"], form["email"], by=current_user.name)
+        except FIXABLE as error:
+            return self._refused(error, form)
+        flash(gettext("E-mail %(name)s disimpan.", name=form["name"]), "success")
+        return redirect(url_for(".index", q=request.form.get("q") or None))
 
     @expose("/password", methods=["POST"])
     def password(self) -> Any:
@@ -167,7 +186,7 @@ class UsersView(AdminOnly, BaseView):
 
 class RegionsView(AdminOnly, BaseView):
     """The region tree: search, filter by level and parent, page by code; add or rename one
-    region; import a CSV (all rows or none)."""
+    region; set the contact of its office; import a CSV (all rows or none)."""
 
     @expose("/")
     def index(self) -> Any:
@@ -230,6 +249,18 @@ class RegionsView(AdminOnly, BaseView):
             return self._page(error.http_status, message, form)
         flash(gettext("Wilayah %(code)s disimpan.", code=form["code"]), "success")
         return redirect(url_for(".index", q=form["code"]))
+
+    @expose("/contact", methods=["POST"])
+    def contact(self) -> Any:
+        """Set (or, empty, remove) how residents reach one region's office."""
+        form = {"contact_code": _field("contact_code"), "contact": _field("contact")}
+        code = form["contact_code"]
+        try:
+            engine().regions.set_contact(code, form["contact"], by=current_user.name)
+        except FIXABLE as error:
+            return self._page(error.http_status, error.message, form)
+        flash(gettext("Kontak %(code)s disimpan.", code=code), "success")
+        return redirect(url_for(".index", q=code))
 
     @expose("/import", methods=["POST"])
     def import_csv(self) -> Any:

@@ -10,10 +10,16 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
-from admin import admin_views, audit_views, auth, parameters, security, studio_views, views
+from admin import admin_views, api, audit_views, auth, parameters, security, studio_views, views
+from admin.api import problems
+from admin.call_centre_views import CallCentreView
 from admin.formatting import register_filters
+from admin.notification_views import NotificationsView
+from admin.public import blueprint as public_pages
 from admin.secret_key import secret_key
+from admin.token_views import TokensView
 from engine.errors import RukunError
 from engine.runtime import Rukun
 
@@ -45,7 +51,7 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     app.extensions["rukun"] = rukun
     security.init_app(app)
     parameters.init_app(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     Babel(app, locale_selector=auth.current_language)
     auth.init_app(app)
     register_filters(app)
@@ -61,6 +67,17 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     admin.add_view(
         audit_views.AuditView(name=lazy_gettext("Audit"), endpoint="audit", url="/audit")
     )
+    admin.add_view(
+        CallCentreView(
+            name=lazy_gettext("Pusat layanan"), endpoint="call_centre", url="/call-centre"
+        )
+    )
+    admin.add_view(TokensView(name=lazy_gettext("Token API"), endpoint="tokens", url="/tokens"))
+    admin.add_view(
+        NotificationsView(
+            name=lazy_gettext("Notifikasi"), endpoint="notifications", url="/notifications"
+        )
+    )
     category = lazy_gettext("Administrasi")
     for view, endpoint, name in (
         (admin_views.UsersView, "admin_users", lazy_gettext("Pengguna dan peran")),
@@ -69,6 +86,8 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
     ):
         url = "/admin/" + endpoint.removeprefix("admin_").replace("_", "-")
         admin.add_view(view(name=name, category=category, endpoint=endpoint, url=url))
+    api.init_app(app, csrf)
+    app.register_blueprint(public_pages)  # /public/ and /p/: for residents, no sign-in
     _error_pages(app)
     return app
 
@@ -88,7 +107,13 @@ def _error_pages(app: Flask) -> None:
         (404, "Halaman tidak ditemukan."),
     ):
 
-        def page(error: Any, message: str = message, status: int = status) -> tuple[str, int]:
+        def page(error: Any, message: str = message, status: int = status) -> Any:
+            if api.is_api_request():  # a URL under the API's prefix that it has not
+                return problems.from_http(error)
             return render_template("rukun/error.html", message=message), status
 
         app.register_error_handler(status, page)
+
+    @app.errorhandler(405)
+    def method_not_allowed(error: HTTPException) -> Any:
+        return problems.from_http(error) if api.is_api_request() else error

@@ -62,7 +62,12 @@ class PostForm(FlaskForm):
 
 
 def current_language() -> str:
-    language = session.get("lang", "id")
+    """The signed-in user's choice (kept in the session); on the public pages, which keep
+    no session, the ``lang`` query parameter (``?lang=en``)."""
+    if request.blueprint == "public":
+        language = request.args.get("lang", "id")
+    else:
+        language = session.get("lang", "id")
     return language if language in LANGUAGES else "id"
 
 

@@ -47,6 +47,11 @@ HEADERS = {
 }
 HSTS = "max-age=31536000"
 STATIC_ENDPOINTS = frozenset({"static", "admin.static"})
+#: Blueprints that never use the session: nothing of theirs reads or rewrites the cookie
+#: (the API acts on bearer tokens alone; the public pages are for anyone).
+SESSIONLESS = frozenset({"api", "api-docs", "public"})
+#: … and the URLs under the API's prefix that none of its routes matches.
+SESSIONLESS_PATHS = ("/api/",)
 
 
 def session_config(settings: Settings) -> dict[str, Any]:
@@ -89,7 +94,11 @@ def init_app(app: Flask) -> None:
 def sign_out_when_idle() -> None:
     """Sign out a session unused for longer than the idle limit (the login page then says
     why); every other request counts as use."""
-    if request.endpoint in STATIC_ENDPOINTS:
+    if (
+        request.endpoint in STATIC_ENDPOINTS
+        or request.blueprint in SESSIONLESS
+        or request.path.startswith(SESSIONLESS_PATHS)
+    ):
         return
     now = int(time.time())
     seen = session.get(LAST_SEEN)

@@ -31,6 +31,9 @@ COMMANDS = {
     "region": "engine.cli_regions:region",
     "user": "engine.cli_users:user",
     "token": "engine.cli_tokens:token",
+    "notify": "engine.cli_notify:notify",
+    "outbox": "engine.cli_outbox:outbox",
+    "webhook": "engine.cli_outbox:webhook",
     "case": "engine.cli_cases:case",
     "report": "engine.cli_reports:report",
     # cli_audit's group, with the export, bundle and check-bundle that cli_export adds to it

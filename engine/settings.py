@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from engine.errors import InvalidData
 
 DEFAULT_DATABASE_FILE = "rukun.sqlite"
+DEFAULT_SMTP_FROM = "rukun@localhost"
+#: The forms of ``RUKUN_SMTP_URL``: how the connection to the mail server is secured.
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 #: Media types accepted for documents unless ``RUKUN_DOCUMENT_TYPES`` says otherwise.
 DEFAULT_DOCUMENT_TYPES = (
@@ -83,6 +87,26 @@ class Settings:
       ``X-Forwarded-For/-Proto/-Host`` headers are trusted that many hops deep. Default 0.
     - ``RUKUN_IDLE_MINUTES``: a session unused this long is signed out; default 30.
     - ``RUKUN_CSRF_MINUTES``: how long a form's CSRF token is accepted; default 480.
+
+    The API (docs/api.md):
+
+    - ``RUKUN_API_RATE_LIMIT``: requests each API token may make, as ``N/second|minute|
+      hour|day`` (several separated by ``;``); default ``300/minute``.
+    - ``RUKUN_API_RATE_STORAGE``: where the counts are kept, a ``limits`` storage URL;
+      default ``memory://``, which counts in each worker process on its own (with several
+      workers, point it at a shared store such as ``redis://`` or ``memcached://``).
+
+    Notifications (README: Notifications):
+
+    - ``RUKUN_SMTP_URL``: the mail server e-mails are sent through, as
+      ``smtp://[user:password@]host[:port]`` (plain, port 25), ``smtp+starttls://…``
+      (STARTTLS, port 587) or ``smtps://…`` (TLS from the start, port 465); user and
+      password percent-encoded. Unset: no e-mail is sent or queued, the bell only.
+    - ``RUKUN_SMTP_FROM``: the sender of those e-mails; default ``rukun@localhost``.
+    - ``RUKUN_BASE_URL``: where the UI is served (``https://rukun.example.go.id``); e-mails
+      link to the case under it. Unset: e-mails carry no link.
+    - ``RUKUN_NOTIFY_DUE_HOURS``: a case whose state's deadline is this many hours away or
+      less tells those who must act (once per entry into the state); default 48.
     """
 
     database_url: str
@@ -96,6 +120,12 @@ class Settings:
     proxy_count: int = 0
     idle_minutes: int = 30
     csrf_minutes: int = 480
+    api_rate_limit: str = "300/minute"
+    api_rate_storage: str = "memory://"
+    smtp_url: str | None = field(default=None, repr=False)
+    smtp_from: str = DEFAULT_SMTP_FROM
+    base_url: str | None = None
+    notify_due_hours: int = 48
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -121,6 +151,12 @@ class Settings:
             proxy_count=_count(env, "RUKUN_PROXY_COUNT", 0, minimum=0),
             idle_minutes=_count(env, "RUKUN_IDLE_MINUTES", 30, minimum=1),
             csrf_minutes=_count(env, "RUKUN_CSRF_MINUTES", 480, minimum=1),
+            api_rate_limit=env.get("RUKUN_API_RATE_LIMIT") or "300/minute",
+            api_rate_storage=env.get("RUKUN_API_RATE_STORAGE") or "memory://",
+            smtp_url=_smtp_url(env),
+            smtp_from=_one_line(env, "RUKUN_SMTP_FROM") or DEFAULT_SMTP_FROM,
+            base_url=(_one_line(env, "RUKUN_BASE_URL") or "").rstrip("/") or None,
+            notify_due_hours=_count(env, "RUKUN_NOTIFY_DUE_HOURS", 48, minimum=1),
         )
 
 
@@ -159,3 +195,30 @@ def _count(env: dict[str, str], name: str, default: int, minimum: int) -> int:
     if not raw.isdigit() or int(raw) < minimum:
         raise InvalidData(f"{name}={raw!r}: expected a whole number of at least {minimum}")
     return int(raw)
+
+
+def _one_line(env: dict[str, str], name: str) -> str:
+    """The variable stripped; InvalidData if it holds a line break (it goes into headers)."""
+    value = env.get(name, "").strip()
+    if "\r" in value or "\n" in value:
+        raise InvalidData(f"{name} must be one line")
+    return value
+
+
+def _smtp_url(env: dict[str, str]) -> str | None:
+    """``RUKUN_SMTP_URL`` if it is one of :data:`SMTP_SCHEMES` with a host (None if unset);
+    the message never repeats the URL, which may hold a password."""
+    url = _one_line(env, "RUKUN_SMTP_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        raise InvalidData("RUKUN_SMTP_URL: the port must be a number") from None
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise InvalidData(
+            "RUKUN_SMTP_URL: expected smtp://, smtp+starttls:// or smtps:// "
+            "followed by [user:password@]host[:port]"
+        )
+    return url

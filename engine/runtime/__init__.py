@@ -14,9 +14,13 @@ from engine.store.documents import DocumentStore
 
 if TYPE_CHECKING:
     from engine.audit.service import Audit
+    from engine.runtime.call_centre import CallCentre
     from engine.runtime.cases import Cases
     from engine.runtime.definitions import Definitions
     from engine.runtime.documents import Documents
+    from engine.runtime.notifications import Notifications
+    from engine.runtime.outbox import Outbox
+    from engine.runtime.public import Public
     from engine.runtime.regions import Regions
     from engine.runtime.reports import Reports
     from engine.runtime.sign_in import SignIn
@@ -88,11 +92,34 @@ class Rukun:
         return Tokens(self.context)
 
     @cached_property
+    def outbox(self) -> Outbox:
+        """The events handed out to webhooks and notifications (``rukun outbox``)."""
+        from engine.runtime.outbox import Outbox
+
+        notifications = self.notifications
+        return Outbox(self.context, [notifications.on_event], notifications.send_emails)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        """The bell of each user and notification e-mails: written from the outbox's events
+        and near deadlines, read and marked by their user."""
+        from engine.runtime.notifications import Notifications
+
+        return Notifications(self.context)
+
+    @cached_property
     def cases(self) -> Cases:
         """Starting, firing, escalating and reading cases."""
         from engine.runtime.cases import Cases
 
         return Cases(self.context)
+
+    @cached_property
+    def call_centre(self) -> CallCentre:
+        """Finding a case for a caller and who must act on it next (read-only)."""
+        from engine.runtime.call_centre import CallCentre
+
+        return CallCentre(self.context, self.cases)
 
     @cached_property
     def documents(self) -> Documents:
@@ -107,6 +134,13 @@ class Rukun:
         from engine.runtime.reports import Reports
 
         return Reports(self.context)
+
+    @cached_property
+    def public(self) -> Public:
+        """What anyone may read without signing in: the public page for residents."""
+        from engine.runtime.public import Public
+
+        return Public(self.context)
 
     @cached_property
     def studio(self) -> Studio:

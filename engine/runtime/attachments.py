@@ -9,8 +9,26 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.errors import InvalidData
+from engine.language import Definition
 from engine.store.documents import DocumentStore, Pending
 from engine.store.models import Document
+
+
+def refuse_document_values(definition: Definition, values: Mapping[str, Any]) -> None:
+    """A document field is filled by attaching a file, never by a value naming a stored
+    document: such a value could name another case's document (whose sha256 the caller
+    learnt somewhere) and so read it through a case of their own."""
+    named = sorted(
+        name
+        for name in values
+        if name in definition.fields and definition.fields[name].type == "document"
+    )
+    if named:
+        raise InvalidData(
+            f"{', '.join(named)}: a document is attached as a file, not given as a value",
+            {name: ["attach the file"] for name in named},
+        )
 
 
 def check_documents(

@@ -17,6 +17,7 @@ from engine.language.model import FormItem
 from engine.privacy import masked_data, may_see_pii
 from engine.runtime import queries
 from engine.runtime.access import Actor
+from engine.runtime.attachments import document_hashes
 from engine.runtime.case_links import links_view
 from engine.runtime.case_views import (
     CaseQuery,
@@ -29,7 +30,7 @@ from engine.runtime.context import Context
 from engine.runtime.evaluation import guard_context, posting, stored_ledger
 from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
-from engine.store.models import Case, Region, TransitionRecord, utcnow
+from engine.store.models import Case, Document, Region, TransitionRecord, utcnow
 
 
 def load_case(session: Session, dialect: str, case_id: int, *, lock: bool = False) -> Case:
@@ -125,6 +126,59 @@ class CaseQueries:
                 .order_by(TransitionRecord.seq)
             )
         )
+
+    def documents(self, case_id: int, viewer: str | None = None) -> list[dict[str, Any]]:
+        """Every document the case's history names, oldest first: each field's current
+        one (``current``) and those it held before. Documents of personal-data fields are
+        left out for a viewer whose roles may not see personal data."""
+        with self.context.sessions() as session:
+            case = self._case(session, case_id)
+            actor = self._viewer(session, case, viewer)
+            definition = self.context.definition(case.definition_version)
+            reveal = may_see_pii(definition, None if actor is None else actor.roles())
+            named = session.scalars(
+                select(TransitionRecord.documents)
+                .where(TransitionRecord.case_id == case_id)
+                .order_by(TransitionRecord.seq)
+            )
+            found: dict[tuple[str, str], None] = {}
+            for documents in named:
+                for field, sha256 in (documents or {}).items():
+                    spec = definition.fields.get(field)
+                    if reveal or spec is None or not spec.pii:
+                        found[(field, sha256)] = None
+            stored = {
+                d.sha256: d
+                for d in session.scalars(
+                    select(Document).where(Document.sha256.in_({sha for _, sha in found}))
+                )
+            }
+            current = document_hashes(case.data)
+        listed = []
+        for field, sha256 in found:
+            row = stored.get(sha256)
+            value = case.data.get(field)
+            is_current = current.get(field) == sha256
+            filename = value.get("filename") if is_current and isinstance(value, dict) else None
+            listed.append(
+                {
+                    "field": field,
+                    "sha256": sha256,
+                    "filename": filename or (row.filename if row else "") or sha256,
+                    "size": row.size if row else 0,
+                    "media_type": row.media_type if row else "application/octet-stream",
+                    "current": is_current,
+                }
+            )
+        return listed
+
+    def document(self, case_id: int, sha256: str, viewer: str | None = None) -> dict[str, Any]:
+        """One of :meth:`documents` by its sha256 (the field's current one first);
+        :class:`NotFound` if the case names no such document the viewer may see."""
+        matching = [d for d in self.documents(case_id, viewer) if d["sha256"] == sha256]
+        if not matching:
+            raise NotFound(f"case {case_id} has no document {sha256[:64]}")
+        return max(matching, key=lambda d: d["current"])
 
     def verify(self, case_id: int) -> list[dict[str, Any]]:
         """Problems in the case's history chain and between it and the case's stored rows,

@@ -20,7 +20,12 @@ from engine.errors import Conflict, InvalidData, NotFound, RukunError, Transitio
 from engine.language import Definition
 from engine.language.roles import SUBJECTS
 from engine.runtime import signals
-from engine.runtime.attachments import check_documents, document_hashes, write_documents
+from engine.runtime.attachments import (
+    check_documents,
+    document_hashes,
+    refuse_document_values,
+    write_documents,
+)
 from engine.runtime.case_links import update_links
 from engine.runtime.case_queries import CaseQueries, masked_case
 from engine.runtime.case_views import record_json
@@ -29,6 +34,7 @@ from engine.runtime.escalation import escalate_due
 from engine.runtime.firing import Fired, Stale, fire_in, load_snapshot
 from engine.runtime.forms import clean
 from engine.runtime.history import append_record, effects
+from engine.runtime.idempotency import Once, forget_expired
 from engine.runtime.ledger import LedgerState
 from engine.runtime.transaction import Transaction, write_transaction
 from engine.store.db import WRITE, write_session
@@ -163,6 +169,7 @@ class Cases(CaseQueries):
             starters = starter_roles(definition)
             role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
             raw = dict(values or {})
+            refuse_document_values(definition, raw)
             checked, pending = check_documents(
                 self.context.documents, session, attachments or {}, actor.name
             )
@@ -219,10 +226,13 @@ class Cases(CaseQueries):
         expected_version: int | None = None,
         *,
         view: bool = False,
+        once: Once | None = None,
     ) -> dict[str, Any]:
         """Fire ``trigger`` on a case in one transaction, or change nothing and raise.
         Returns the case as the actor may see it (``case_json``); with ``view``, as ``show``
-        gives it, with its ledger and links (read for it in the same transaction)."""
+        gives it, with its ledger and links (read for it in the same transaction). With
+        ``once`` (an idempotency key), a firing asked for before with that key is not
+        fired again: its first answer is returned and ``once.replayed`` set."""
         values, attachments = values or {}, attachments or {}
         return self._fire_one(
             self.context.write_engine,
@@ -233,6 +243,7 @@ class Cases(CaseQueries):
             attachments,
             expected_version,
             "view" if view else "case",
+            once=once,
         )
 
     def _fire_one(
@@ -248,6 +259,7 @@ class Cases(CaseQueries):
         snapshot: Sequence[Row[Any]] | None = None,
         attempt: int = 1,
         held: Held | None = None,
+        once: Once | None = None,
     ) -> dict[str, Any]:
         """:meth:`fire` in a transaction on ``bind`` (a savepoint if ``bind`` is in one
         already), returning the case in ``shape``, from a bulk action's ``snapshot`` of the
@@ -255,10 +267,16 @@ class Cases(CaseQueries):
         refusal, or a case that changed since, is decided again on the case read now. A
         case that moved between its read and the write (:class:`Stale`, nothing written)
         is read and decided again, up to :data:`ATTEMPTS` times. Its signals are sent when
-        it is committed: now, or (``held``) by whoever commits it."""
+        it is committed: now, or (``held``) by whoever commits it. ``once``: see
+        :meth:`fire` (its key is looked up and written in the firing's transaction)."""
         again = (bind, case_id, trigger, actor_name, values, attachments, expected_version, shape)
         try:
             with write_transaction(bind) as transaction:
+                if once is not None:
+                    transaction.begin()  # the key and the firing commit together
+                    first = once.first(transaction.session)
+                    if first is not None:
+                        return first
                 fired = fire_in(
                     self.context,
                     transaction,
@@ -271,16 +289,20 @@ class Cases(CaseQueries):
                     snapshot,
                 )
                 result = self._result(transaction, fired, shape)
+                if once is not None:
+                    once.remember(transaction.session, case_id, result)
         except Stale as stale:
             if snapshot is not None or attempt < ATTEMPTS:
-                return self._fire_one(*again, attempt=attempt + (snapshot is None), held=held)
+                return self._fire_one(
+                    *again, attempt=attempt + (snapshot is None), held=held, once=once
+                )
             raise self._conflict(case_id, trigger, actor_name, RACED, held) from stale
         except RukunError as refusal:
             if snapshot is None:
                 _send(held, self._refused, case_id, trigger, actor_name, refusal)
                 raise
             # decided on the bulk read: decide on the case as it is now
-            return self._fire_one(*again, held=held)
+            return self._fire_one(*again, held=held, once=once)
         except IntegrityError as exc:
             raise self._conflict(case_id, trigger, actor_name, RACED, held) from exc
         except OperationalError as exc:
@@ -467,5 +489,14 @@ class Cases(CaseQueries):
 
     def tick(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Escalate every case past its state's deadline (see
-        :func:`~engine.runtime.escalation.escalate_due`)."""
-        return escalate_due(self.context, now)
+        :func:`~engine.runtime.escalation.escalate_due`), after forgetting the
+        idempotency keys older than a day; then tell those who must act on a case whose
+        deadline is near (:meth:`~engine.runtime.notifications.Notifications.deadlines`)."""
+        from engine.runtime.notifications import Notifications
+
+        now = now or utcnow()
+        with write_session(self.context.sessions) as session:
+            forget_expired(session, now)
+        escalated = escalate_due(self.context, now)
+        Notifications(self.context).deadlines(now)
+        return escalated

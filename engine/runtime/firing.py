@@ -21,7 +21,12 @@ from engine.guards import GuardResult, evaluate_guards
 from engine.language import Definition, TransitionSpec
 from engine.runtime import ledger
 from engine.runtime.access import Actor
-from engine.runtime.attachments import check_documents, document_hashes, write_documents
+from engine.runtime.attachments import (
+    check_documents,
+    document_hashes,
+    refuse_document_values,
+    write_documents,
+)
 from engine.runtime.case_links import update_links
 from engine.runtime.case_views import CaseRow
 from engine.runtime.context import Context, PinnedVersion, actor_of
@@ -218,6 +223,9 @@ def fire_in(
     connection = transaction.connection
     rows = load_rows(transaction, case_id, actor_name) if snapshot is None else snapshot
     case = case_row(rows[0])
+    actor = actor_of(actor_name, rows)
+    # before anything about the case is told: its version, state or triggers
+    actor.check_view(case_id, case.region_path.split("/"))
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
             f"case {case_id} is at version {case.version}, not {expected_version}: "
@@ -226,10 +234,10 @@ def fire_in(
     pinned = context.pinned(transaction, case.definition_version_id)
     definition = pinned.definition
     transition = transition_for(definition, case, trigger)
-    actor = actor_of(actor_name, rows)
     role = actor.authorize(
         transition.roles, case.region_path.split("/"), f"fire '{trigger}' on case {case_id}"
     )
+    refuse_document_values(definition, values)
     raw = dict(values)
     pending: list[Pending] = []
     if attachments:

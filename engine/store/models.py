@@ -79,6 +79,9 @@ class Region(Base):
     #: Codes from the widest ancestor down to this region, joined by "/": fast scope checks.
     path: Mapped[str] = mapped_column(String(800), index=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: How residents reach this region's office (opening hours, address, a phone number):
+    #: what the call centre tells a caller whose case waits for that office.
+    contact: Mapped[str | None] = mapped_column(String(500), default=None)
 
     parent: Mapped[Region | None] = relationship(remote_side=[code])
 
@@ -95,6 +98,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Where notification e-mails go (None: the bell only).
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -419,3 +424,148 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     user: Mapped[User] = relationship()
+
+
+class IdempotentRequest(Base):
+    """The first answer to a request an API client sent with an ``Idempotency-Key``: a
+    retry with the same key (by the same user, within a day) gets this answer back
+    instead of firing again. Written in the firing's own transaction, so a firing and its
+    key are committed together or not at all."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("actor", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The user the request acted as (keys are theirs alone).
+    actor: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(255))
+    #: sha256 of what was asked (case, trigger, values, files, expected version): the same
+    #: key with another request is refused, not answered with this one's result.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+#: A history record's id as other tables refer to it.
+RecordId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class OutboxState(Base):
+    """Where the outbox's fan-out stands (one row): every history record up to ``floor``
+    has been handed out (webhooks, notifications), or predates the outbox."""
+
+    __tablename__ = "outbox_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    floor: Mapped[int] = mapped_column(RecordId, default=0)
+
+
+class DispatchedEvent(Base):
+    """A history record the outbox has handed out: inserting this row is how one
+    ``rukun outbox deliver`` process claims a record, so each is handed out once however
+    many run at once. Events are the history records themselves, written in the same
+    transaction as the change they record."""
+
+    __tablename__ = "dispatched_events"
+
+    record_id: Mapped[int] = mapped_column(
+        RecordId, ForeignKey("transition_records.id"), primary_key=True
+    )
+    dispatched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Webhook(Base):
+    """A URL that receives each event (of one program, or of all), signed with its
+    secret: ``X-Rukun-Signature: sha256=<HMAC-SHA256 of the body>``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    #: Kept as given: the server must compute the HMAC with it.
+    secret: Mapped[str] = mapped_column(String(200))
+    program: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class WebhookDelivery(Base):
+    """One event to send to one webhook: retried with backoff until the receiver answers
+    2xx or the attempts run out."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "record_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
+    record_id: Mapped[int] = mapped_column(RecordId, ForeignKey("transition_records.id"))
+    #: What receivers deduplicate on: ``<case id>.<seq>``, the same for every attempt.
+    event_id: Mapped[str] = mapped_column(String(40))
+    #: ``pending``, ``delivered`` or ``failed`` (attempts exhausted).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: A sender holds the delivery until then (another may take it over afterwards).
+    leased_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notification(Base):
+    """Something one user is told (on the bell, and by e-mail if they chose it): written
+    for a history record as the outbox hands it out, or by ``rukun tick`` when a deadline
+    is near. At most one per user and event, so handing an event out again adds nothing."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # one per event and user; its index also finds an event's notifications
+        UniqueConstraint("event_id", "user_id"),
+        # the bell's count: a user's unread rows
+        Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        # the e-mails due to be sent
+        Index("ix_notifications_email_due", "email_status", "email_next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The outbox event's id (``<case id>.<seq>``), or ``<case id>.due.<state entered>``.
+    event_id: Mapped[str] = mapped_column(String(64))
+    #: ``waiting``, ``returned``, ``escalated`` or ``due_soon``.
+    kind: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    title_id: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    body_id: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    #: Shown on the bell (False: the user wanted this kind by e-mail only).
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: ``none`` (no e-mail wanted or possible), ``pending``, ``sent`` or ``failed``.
+    email_status: Mapped[str] = mapped_column(String(16), default="none")
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_next_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: A sender holds the e-mail until then (another may take it over afterwards).
+    email_leased_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    email_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class NotificationPreference(Base):
+    """A user's choice of channels for one kind of notification (no row: the defaults)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    in_app: Mapped[bool] = mapped_column(Boolean)
+    email: Mapped[bool] = mapped_column(Boolean)

@@ -229,6 +229,7 @@ def test_a_region_is_added_and_renamed_through_the_engine(
         "name": "RT 009",
         "parent_code": rw,
         "demo": False,
+        "contact": None,
     }
     renamed = post(admin, "/admin/regions/save", {**data, "name": "RT 009 Baru"})
     assert renamed.status_code == 302
@@ -332,6 +333,7 @@ PLACES = {
     "city": "kota",
     "skpd": "kota",
     "dinsos": "provinsi",
+    "call_centre": "kota",
     "program_officer": None,
     "auditor": None,
     "admin": None,
@@ -353,6 +355,8 @@ class Places:
     case_b_subject: str
     draft: int = 0
     spare_draft: int = 0
+    token: int = 0
+    token_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -387,6 +391,12 @@ def studio(status: int) -> Callable[[str], int]:
 def audit_screens(status: int) -> Callable[[str], int]:
     """The audit screens: auditors, program officers, admins and the city-level roles."""
     return only(("auditor", "program_officer", "admin", "city", "skpd", "dinsos"), status)
+
+
+def call_centre_screen(status: int) -> Callable[[str], int]:
+    """The call centre's search: the call centre and admins (not the audit screens' city
+    roles: the call centre has a screen of its own, they have the case list)."""
+    return only(("call_centre", "admin"), status)
 
 
 def auditors(status: int) -> Callable[[str], int]:
@@ -429,6 +439,29 @@ MATRIX: tuple[Check, ...] = (
         lambda p: "/login",
         everyone(401),
         lambda p: {"name": MARKER_USER, "password": "salah"},
+    ),
+    # notifications: every signed-in user their own (the engine is given only that user)
+    Check("/notifications/", "GET", lambda p: "/notifications/", signed_in(200)),
+    Check(
+        "/notifications/read",
+        "POST",
+        lambda p: "/notifications/read",
+        signed_in(302),
+        lambda p: {"all": "1"},
+    ),
+    Check(
+        "/notifications/preferences",
+        "POST",
+        lambda p: "/notifications/preferences",
+        signed_in(302),
+        lambda p: {"waiting_in_app": "y", "escalated_in_app": "y"},
+    ),
+    Check(
+        "/admin/users/email",
+        "POST",
+        lambda p: "/admin/users/email",
+        only(("admin",), 302),
+        lambda p: {"name": MARKER_USER, "email": "matrix@example.go.id"},
     ),
     Check("/admin/users/", "GET", lambda p: "/admin/users/", only(("admin",), 200)),
     Check("/admin/regions/", "GET", lambda p: "/admin/regions/", only(("admin",), 200)),
@@ -539,6 +572,21 @@ MATRIX: tuple[Check, ...] = (
         only(("admin",), 302),
         _csv,
         multipart=True,
+    ),
+    # API tokens: every signed-in user their own; an admin everyone's (the engine checks)
+    Check("/tokens/", "GET", lambda p: "/tokens/", signed_in(200)),
+    Check(
+        "/tokens/create",
+        "POST",
+        lambda p: "/tokens/create",
+        signed_in(200),  # a token of one's own: the page shows its secret once
+        lambda p: {"name": "matrix", "days": "90"},
+    ),
+    Check(
+        "/tokens/<int:token_id>/revoke",
+        "POST",
+        lambda p: f"/tokens/{p.token}/revoke",
+        only(("admin",), 302),  # the token is the marker user's
     ),
     # the studio: program officers and admins (the matrix's are unscoped: every program)
     Check("/definitions/", "GET", lambda p: "/definitions/", studio(200)),
@@ -716,6 +764,52 @@ MATRIX: tuple[Check, ...] = (
         lambda p: "/audit/statistics.csv?program=probebaya&table=by_region",
         audit_screens(200),
     ),
+    # the call centre's search: the call centre and admins (scope: the engine's); the
+    # contacts it reads are set by admins on the regions screen
+    Check("/call-centre/", "GET", lambda p: "/call-centre/", call_centre_screen(200)),
+    Check(
+        "/call-centre/",
+        "GET",
+        lambda p: f"/call-centre/?q=%23{p.case_a}",
+        call_centre_screen(200),
+    ),
+    Check(
+        "/call-centre/",
+        "GET",
+        lambda p: f"/call-centre/?q={p.case_b_subject}",
+        call_centre_screen(200),  # found for the admin only; the call centre's is Samarinda
+    ),
+    Check(
+        "/admin/regions/contact",
+        "POST",
+        lambda p: "/admin/regions/contact",
+        only(("admin",), 302),
+        lambda p: {"contact_code": p.rw, "contact": "Lewat kantor kelurahan"},
+    ),
+    # the public page for residents: anyone, signed in or not (a public document of case A)
+    Check("/public/", "GET", lambda p: "/public/", everyone(200)),
+    Check("/public/<code>/", "GET", lambda p: f"/public/{p.rt}/", everyone(200)),
+    Check("/public/<code>/<int:year>", "GET", lambda p: f"/public/{p.rt}/2026", everyone(200)),
+    Check("/p/<code>/<int:year>", "GET", lambda p: f"/p/{p.rt}/2026?lang=en", everyone(200)),
+    Check(
+        "/public/<code>/<int:year>/poster",
+        "GET",
+        lambda p: f"/public/{p.rt}/2026/poster",
+        everyone(200),
+    ),
+    Check(
+        "/public/<code>/<int:year>/qr.svg",
+        "GET",
+        lambda p: f"/public/{p.rt}/2026/qr.svg",
+        everyone(200),
+    ),
+    Check(
+        "/public/cases/<int:case_id>/documents/<sha256>",
+        "GET",
+        lambda p: f"/public/cases/{p.case_a}/documents/{p.sha}",
+        everyone(200),
+    ),
+    Check("/public/<path:anything>", "GET", lambda p: "/public/no/such/page", everyone(404)),
     Check("/language/<code>", "POST", lambda p: "/language/en", everyone(302)),
     Check("/logout", "POST", lambda p: "/logout", everyone(302)),
 )
@@ -724,11 +818,15 @@ STATIC_RULES = {"/static/<path:filename>", "/static/admin/<path:filename>"}
 
 
 def _rules(app: Flask) -> set[tuple[str, str]]:
+    """Every URL and method of the screens (the API's have a matrix of their own, with
+    tokens: tests/integration/test_api_matrix.py)."""
     return {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
-        if method not in ("HEAD", "OPTIONS") and rule.rule not in STATIC_RULES
+        if method not in ("HEAD", "OPTIONS")
+        and rule.rule not in STATIC_RULES
+        and not rule.rule.startswith("/api/")
     }
 
 
@@ -756,6 +854,7 @@ def places(scenario: Scenario, world_programs: None) -> Places:
     app.users.add(MARKER_USER, "kelurahan", [kelurahan_of(scenario)], PASSWORD)
     app.users.add("matrix_studio", "program_officer", [])
     drafts = [app.studio.drafts.create("matrix_studio", program="probebaya") for _ in range(2)]
+    token = app.tokens.create(MARKER_USER)
     return Places(
         case_a["id"],
         case_b["id"],
@@ -766,6 +865,8 @@ def places(scenario: Scenario, world_programs: None) -> Places:
         banjarbaru_group,
         drafts[0]["id"],
         drafts[1]["id"],
+        token["id"],
+        token["token"],
     )
 
 
@@ -820,6 +921,7 @@ def test_role_matrix_over_every_screen_and_action(
         if response.status_code != expected:
             continue
         body = response.get_data().decode("utf-8", "replace")  # downloads are binary
+        assert places.token_secret not in body, url  # the marker user's API token
         if expected in (403, 404):
             assert MARKER_USER not in body and places.case_b_subject not in body, url
         if role == ANONYMOUS and expected == 302 and url != "/language/en":
@@ -831,3 +933,4 @@ def test_role_matrix_over_every_screen_and_action(
         assert f"{places.rw}.200" not in {
             r["code"] for r in scenario.app.regions.list(parent=places.rw)
         }
+        assert scenario.app.regions.list(search=places.rw, level="rw")[0]["contact"] is None
