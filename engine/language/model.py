@@ -224,6 +224,11 @@ class Definition:
             return [t for t in self.transitions if state in t.sources]
         return list(leaving)
 
+    def steps_from(self, state: str) -> list[TransitionSpec]:
+        """The transitions that move a case on from ``state``: those leaving it, without
+        a ``"*"`` one such as cancel (which any state has)."""
+        return [t for t in self.transitions_from(state) if not t.any_source]
+
     def transition(self, trigger: str, state: str) -> TransitionSpec | None:
         leaving = self._leaving.get(state)
         if leaving is None:

@@ -69,9 +69,7 @@ def next_actors(definition: Definition, state: str, path: Sequence[Office]) -> l
     transitions leaving it (not a "*" one such as cancel), in the definition's order, each
     with the triggers it may fire there and its office along ``path``."""
     triggers: dict[str, list[dict[str, Any]]] = {}
-    for transition in definition.transitions_from(state):
-        if transition.any_source:
-            continue
+    for transition in definition.steps_from(state):
         for role in transition.roles:
             if role in READ_ONLY_ROLES:
                 continue

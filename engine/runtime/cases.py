@@ -109,10 +109,7 @@ def starter_roles(definition: Definition) -> list[str]:
     """Who may open a case: the roles that act first (a "*" transition such as cancel does
     not make a starter), and admin."""
     initial = definition.initial_state.name
-    return sorted(
-        {r for t in definition.transitions_from(initial) if not t.any_source for r in t.roles}
-        | set(ADMIN_ROLES)
-    )
+    return sorted({r for t in definition.steps_from(initial) for r in t.roles} | set(ADMIN_ROLES))
 
 
 def check_subject(definition: Definition, region: Region) -> None:

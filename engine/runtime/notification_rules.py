@@ -102,9 +102,7 @@ def acting_roles(definition: Definition, state: str) -> frozenset[str]:
     state; a ``"*"`` transition such as cancel does not count)."""
     if not definition.has_state(state) or definition.state(state).final:
         return frozenset()
-    return frozenset(
-        role for t in definition.transitions_from(state) if not t.any_source for role in t.roles
-    )
+    return frozenset(role for t in definition.steps_from(state) for role in t.roles)
 
 
 def _covering(region_path: Sequence[str]) -> Select[int, str, str | None]:

@@ -104,6 +104,22 @@ def event_id(record: TransitionRecord) -> str:
     return f"{record.case_id}.{record.seq}"
 
 
+def event_of(context: Context, record: TransitionRecord, case: Case, state: str) -> Event:
+    """``record`` of ``case`` as the outbox hands it out, saying the case is in ``state``."""
+    return Event(
+        id=event_id(record),
+        record=record_json(record),
+        case_id=case.id,
+        program=case.program,
+        subject=case.subject_code,
+        subject_name=case.subject.name,
+        region_path=tuple(case.region_path.split("/")),
+        year=case.year,
+        state=state,
+        definition=context.definition(case.definition_version),
+    )
+
+
 def webhook_body(event: Event) -> dict[str, Any]:
     """What a webhook receives: the event, its case and its record, without the values
     the record's form carried (they may be personal data: fetch the case through the API
@@ -330,18 +346,7 @@ class Outbox:
         now = utcnow()
         for record in records:
             case = cases[record.case_id]
-            event = Event(
-                id=event_id(record),
-                record=record_json(record),
-                case_id=case.id,
-                program=case.program,
-                subject=case.subject_code,
-                subject_name=case.subject.name,
-                region_path=tuple(case.region_path.split("/")),
-                year=case.year,
-                state=case.state,
-                definition=self.context.definition(case.definition_version),
-            )
+            event = event_of(self.context, record, case, case.state)
             for hook in hooks:
                 if hook.program in (None, case.program):
                     session.add(
@@ -425,18 +430,7 @@ class Outbox:
         assert record is not None
         case = session.get(Case, record.case_id)
         assert case is not None
-        event = Event(
-            id=delivery.event_id,
-            record=record_json(record),
-            case_id=case.id,
-            program=case.program,
-            subject=case.subject_code,
-            subject_name=case.subject.name,
-            region_path=tuple(case.region_path.split("/")),
-            year=case.year,
-            state=record.dest,
-            definition=self.context.definition(case.definition_version),
-        )
+        event = event_of(self.context, record, case, record.dest)
         text = json.dumps(webhook_body(event), ensure_ascii=False, sort_keys=True)
         return text.encode("utf-8")
 

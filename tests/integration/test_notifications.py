@@ -23,9 +23,8 @@ from sqlalchemy import Engine, select, update
 
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.runtime import Rukun
-from engine.runtime.case_views import record_json
 from engine.runtime.notifications import MAX_EMAIL_ATTEMPTS, Notifications
-from engine.runtime.outbox import Event
+from engine.runtime.outbox import Event, event_of
 from engine.settings import Settings
 from engine.store.db import write_session
 from engine.store.models import Case, Notification, Region, TransitionRecord, User, utcnow
@@ -49,18 +48,7 @@ def last_event(app: Rukun, case_id: int) -> Event:
         ).one()
         case = session.get(Case, case_id)
         assert case is not None
-        return Event(
-            id=f"{case_id}.{record.seq}",
-            record=record_json(record),
-            case_id=case_id,
-            program=case.program,
-            subject=case.subject_code,
-            subject_name=case.subject.name,
-            region_path=tuple(case.region_path.split("/")),
-            year=case.year,
-            state=case.state,
-            definition=app.context.definition(case.definition_version),
-        )
+        return event_of(app.context, record, case, case.state)
 
 
 def deliver(app: Rukun, case_id: int, notifications: Notifications | None = None) -> Event:
