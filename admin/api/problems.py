@@ -8,6 +8,7 @@ invalid data or a malformed request."""
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, request
@@ -90,8 +91,6 @@ def from_http(error: HTTPException) -> Response:
 
 
 def _title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -303,16 +303,16 @@ class Outbox:
         handed = 0
         while True:
             with write_session(self.context.sessions) as session:
-                claimed = self._claim(session, batch)
+                floor = session.scalar(select(OutboxState.floor).where(OutboxState.id == 1))
+                claimed = self._claim(session, floor or 0, batch)
                 if claimed:
                     self._fan_out(session, claimed)
-                self._advance_floor(session, now or utcnow())
+                self._advance_floor(session, floor or 0, now or utcnow())
             handed += len(claimed)
             if len(claimed) < batch:
                 return handed
 
-    def _claim(self, session: Session, batch: int) -> list[TransitionRecord]:
-        floor = session.scalar(select(OutboxState.floor).where(OutboxState.id == 1)) or 0
+    def _claim(self, session: Session, floor: int, batch: int) -> list[TransitionRecord]:
         candidates = list(
             session.scalars(
                 select(TransitionRecord.id)
@@ -362,10 +362,9 @@ class Outbox:
                 consume(session, event)
         session.flush()
 
-    def _advance_floor(self, session: Session, now: dt.datetime) -> None:
+    def _advance_floor(self, session: Session, floor: int, now: dt.datetime) -> None:
         """Move the floor up to the newest settled record below which every record is
         handed out, and forget the claims below it."""
-        floor = session.scalar(select(OutboxState.floor).where(OutboxState.id == 1)) or 0
         gap = session.scalar(
             select(func.min(TransitionRecord.id))
             .where(TransitionRecord.id > floor)
@@ -391,13 +390,14 @@ class Outbox:
         outcome = {"delivered": 0, "retrying": 0, "failed": 0}
         while True:
             taken = self._lease(now or utcnow(), batch)
-            for delivery_id, url, secret, body in taken:
-                status, error = post(url, body, self._headers(delivery_id, secret, body))
+            for delivery_id, event, url, secret, body in taken:
+                headers = self._headers(delivery_id, event, secret, body)
+                status, error = post(url, body, headers)
                 outcome[self._settle(delivery_id, status, error)] += 1
             if len(taken) < batch:
                 return outcome
 
-    def _lease(self, now: dt.datetime, batch: int) -> list[tuple[int, str, str, bytes]]:
+    def _lease(self, now: dt.datetime, batch: int) -> list[tuple[int, str, str, str, bytes]]:
         """Take up to ``batch`` due deliveries for LEASE, with the body each sends."""
         with write_session(self.context.sessions) as session:
             query = (
@@ -422,7 +422,7 @@ class Outbox:
                 body = self._body(session, delivery)
                 hook = session.get(Webhook, delivery.webhook_id)
                 assert hook is not None
-                taken.append((delivery.id, hook.url, hook.secret, body))
+                taken.append((delivery.id, delivery.event_id, hook.url, hook.secret, body))
             return taken
 
     def _body(self, session: Session, delivery: WebhookDelivery) -> bytes:
@@ -435,8 +435,7 @@ class Outbox:
         return text.encode("utf-8")
 
     @staticmethod
-    def _headers(delivery_id: int, secret: str, body: bytes) -> dict[str, str]:
-        event = json.loads(body)["id"]
+    def _headers(delivery_id: int, event: str, secret: str, body: bytes) -> dict[str, str]:
         return {
             "Content-Type": "application/json",
             "User-Agent": "Rukun-Webhook/1",
