@@ -19,7 +19,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from admin.auth import current_language, engine
+from admin.auth import current_language, engine, shown
 from admin.parameters import int_arg
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.language.roles import BUILTIN_ROLES, LEVELS
@@ -89,7 +89,7 @@ class UsersView(AdminOnly, BaseView):
         return _no_store(page, status)
 
     def _refused(self, error: InvalidData | NotFound | Conflict, form: dict[str, str]) -> Any:
-        return self._page(error.http_status, error.message, form)
+        return self._page(error.http_status, shown(error), form)
 
     @expose("/create", methods=["POST"])
     def create(self) -> Any:
@@ -216,7 +216,7 @@ class RegionsView(AdminOnly, BaseView):
                 limit=PAGE_SIZE + 1,
             )
         except FIXABLE as refused:
-            filter_error = refused.message
+            filter_error = shown(refused)
         page = self.render(
             "rukun/admin_regions.html",
             regions=rows[:PAGE_SIZE],
@@ -258,7 +258,7 @@ class RegionsView(AdminOnly, BaseView):
         try:
             engine().regions.set_contact(code, form["contact"], by=current_user.name)
         except FIXABLE as error:
-            return self._page(error.http_status, error.message, form)
+            return self._page(error.http_status, shown(error), form)
         flash(gettext("Kontak %(code)s disimpan.", code=code), "success")
         return redirect(url_for(".index", q=code))
 
@@ -305,7 +305,7 @@ class SignInsView(AdminOnly, BaseView):
                 limit=PAGE_SIZE + 1,
             )
         except InvalidData as refused:
-            filter_error = refused.message
+            filter_error = shown(refused)
         return self.render(
             "rukun/admin_sign_ins.html",
             attempts=rows[:PAGE_SIZE],

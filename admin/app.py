@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from admin import admin_views, api, audit_views, auth, parameters, security, studio_views, views
 from admin.api import problems
+from admin.auth import shown
 from admin.call_centre_views import CallCentreView
 from admin.formatting import register_filters
 from admin.notification_views import NotificationsView
@@ -95,7 +96,7 @@ def create_app(rukun: Rukun | None = None, config: dict[str, Any] | None = None)
 def _error_pages(app: Flask) -> None:
     @app.errorhandler(RukunError)
     def rukun_error(error: RukunError) -> tuple[str, int]:
-        return render_template("rukun/error.html", message=error.message), error.http_status
+        return render_template("rukun/error.html", message=shown(error)), error.http_status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from engine.errors import NotFound
+from engine.errors import NotFound, RukunError
 from engine.runtime import Rukun
 
 blueprint = Blueprint("auth", __name__)
@@ -69,6 +69,11 @@ def current_language() -> str:
     else:
         language = session.get("lang", "id")
     return language if language in LANGUAGES else "id"
+
+
+def shown(error: RukunError) -> str:
+    """An engine error's message in the UI's language."""
+    return error.text(current_language())
 
 
 def operator(name: str) -> Operator | None:

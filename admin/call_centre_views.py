@@ -13,7 +13,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 
 from admin.admin_views import AdminOnly
-from admin.auth import engine
+from admin.auth import engine, shown
 from engine.errors import InvalidQuery
 from engine.runtime.call_centre import CALL_CENTRE_ROLES
 
@@ -38,7 +38,7 @@ class CallCentreView(CallCentreReaders, BaseView):
         try:
             results = engine().call_centre.find(current_user.name, q, limit=RESULTS)
         except InvalidQuery as refused:
-            error = refused.message
+            error = shown(refused)
         page = self.render(
             "rukun/call_centre.html",
             q=q,

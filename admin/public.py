@@ -19,7 +19,7 @@ import segno
 from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import format_date
 
-from admin.auth import current_language, engine
+from admin.auth import current_language, engine, shown
 from admin.documents import send_document
 from admin.formatting import WITA
 from engine.errors import InvalidQuery, NotFound
@@ -108,7 +108,7 @@ def not_found(error: Exception) -> Response:
 def invalid(error: InvalidQuery) -> Response:
     """A malformed URL (an overlong parameter, a NUL character), and what is wrong with it
     (the message names the parameter, never echoes its value)."""
-    return _page("public_error.html", status=400, message=error.message)
+    return _page("public_error.html", status=400, message=shown(error))
 
 
 @blueprint.after_request

@@ -26,7 +26,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from admin.admin_views import AdminOnly
-from admin.auth import current_language, engine
+from admin.auth import current_language, engine, shown
 from admin.parameters import int_arg
 from admin.studio_forms import edit_from_form
 from engine.diagram import render_svg, workflow_graph
@@ -195,7 +195,7 @@ class StudioView(StudioOnly, BaseView):
                 current_user.name, text=text, title=request.form.get("title", "")
             )
         except InvalidData as error:
-            flash(error.message, "error")
+            flash(shown(error), "error")
             return redirect(url_for(".index"))
         flash(gettext("Draf %(id)s dibuat dari berkas.", id=draft["id"]), "success")
         return redirect(url_for(".draft", draft_id=draft["id"]))
@@ -240,7 +240,7 @@ class StudioView(StudioOnly, BaseView):
             return self._editor(draft, text, 409, conflict=conflict)
         except (InvalidData, Conflict) as refused:
             draft = studio.drafts.get(draft_id, current_user.name)
-            return self._editor(draft, text, refused.http_status, error=refused.message)
+            return self._editor(draft, text, refused.http_status, error=shown(refused))
         flash(gettext("Draf disimpan."), "success")
         return redirect(url_for(".draft", draft_id=draft_id))
 
@@ -279,7 +279,7 @@ class StudioView(StudioOnly, BaseView):
             return self._editor(draft, None, 409, conflict=conflict)
         except (InvalidData, DefinitionError, Conflict) as refused:
             draft = studio.drafts.get(draft_id, current_user.name)
-            return self._editor(draft, None, refused.http_status, error=refused.message)
+            return self._editor(draft, None, refused.http_status, error=shown(refused))
         message = gettext(
             "%(program)s v%(version)s diterbitkan; kasus berjalan tetap pada versinya.",
             program=result.program,
@@ -327,7 +327,7 @@ class StudioView(StudioOnly, BaseView):
             return self._editor(draft, None, 409, conflict=conflict)
         except (InvalidData, Conflict) as refused:
             draft = studio.drafts.get(draft_id, current_user.name)
-            return self._form(draft, refused.http_status, refused.message)
+            return self._form(draft, refused.http_status, shown(refused))
         flash(gettext("Perubahan disimpan ke draf."), "success")
         return redirect(url_for(".form", draft_id=draft_id) + (f"#{section}" if section else ""))
 
@@ -392,7 +392,7 @@ class StudioView(StudioOnly, BaseView):
                     _source_name(draft),
                 )
             except (InvalidData, NotFound) as refused:
-                error = refused.message
+                error = shown(refused)
         definition = check.definition
         subjects = (
             engine().regions.within(list(definition.regions), SUBJECTS[definition.subject])[:500]
@@ -459,7 +459,7 @@ class StudioView(StudioOnly, BaseView):
                     dry_run=not applied,
                 )
             except (InvalidData, NotFound) as refused:
-                error = refused.message
+                error = shown(refused)
             if plan is not None and applied and plan.valid:
                 moved = sum(1 for r in plan.rows if r["ok"])
                 message = gettext(

@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
-from admin.auth import engine
+from admin.auth import engine, shown
 from admin.views import SignedIn
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.runtime.tokens import ADMIN_ROLES, DEFAULT_DAYS, MAX_NAME
@@ -73,7 +73,7 @@ class TokensView(SignedIn, BaseView):
                 chosen or (None if admin else current_user.name), by=current_user.name
             )
         except NotFound as refused:
-            filter_error = refused.message
+            filter_error = shown(refused)
         page = self.render(
             "rukun/tokens.html",
             tokens=tokens,
@@ -95,7 +95,7 @@ class TokensView(SignedIn, BaseView):
                 owner, form.name.data, form.lifetime(), by=current_user.name
             )
         except REFUSED as refused:
-            return self._page(form, refused.http_status, refused.message)
+            return self._page(form, refused.http_status, shown(refused))
         page = self.render(
             "rukun/tokens_created.html",
             token=made,

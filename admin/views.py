@@ -29,7 +29,7 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from admin.audit_views import SCREEN_ROLES
-from admin.auth import engine
+from admin.auth import engine, shown
 from admin.documents import send_document
 from admin.forms import form_values, guard_title, option_view
 from admin.parameters import int_arg
@@ -179,7 +179,7 @@ class CasesView(SignedIn, BaseView):
         try:
             case = engine().cases.start(program, subject, year, current_user.name)
         except (InvalidData, NotFound) as error:
-            flash(error.message, "error")
+            flash(shown(error), "error")
             return redirect(url_for(".index"))
         return redirect(url_for(".detail", case_id=case["id"]))
 
@@ -200,7 +200,7 @@ class CasesView(SignedIn, BaseView):
                     for g in error.get("guards", [])
                     if g.get("ok") is False and g.get("message")
                 ]
-                result["reason"] = "; ".join(guards) or error["message"]
+                result["reason"] = "; ".join(guards) or error["text"][_lang()]
         if request.accept_mimetypes.best == "application/json":  # a chunk sent by the page
             rows = render_template("rukun/_bulk_rows.html", results=results)
             return jsonify(
@@ -284,10 +284,10 @@ class CasesView(SignedIn, BaseView):
                 ]
                 return self._detail(case_id, trigger, values, 422, problems)
             except InvalidData as invalid:
-                return self._detail(case_id, trigger, values, 422, [invalid.message])
+                return self._detail(case_id, trigger, values, 422, [shown(invalid)])
             except Conflict as conflict:
                 message = "Kasus ini sudah diubah orang lain; muat ulang halaman. (%(reason)s)"
-                flash(gettext(message, reason=conflict.message), "error")
+                flash(gettext(message, reason=shown(conflict)), "error")
                 return self._detail(case_id, None, None, 409)
         flash(gettext("Berhasil disimpan."), "success")
         return redirect(url_for(".detail", case_id=case_id))

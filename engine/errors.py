@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.text import Label
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -21,18 +23,31 @@ class Problem:
 
 
 class RukunError(Exception):
-    """Base of every error the engine raises on purpose; ``exit_code`` is the CLI status."""
+    """Base of every error the engine raises on purpose; ``exit_code`` is the CLI status.
+
+    ``message`` is English (the CLI, the API and the logs speak it); an error that can reach
+    the operator UI is raised with a :class:`Label`, so the UI shows it in its own language
+    (:meth:`text`)."""
 
     exit_code = 1
     http_status = 400
     kind = "error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Label) -> None:
+        self.label = message if isinstance(message, Label) else None
+        text = message.en if isinstance(message, Label) else message
+        super().__init__(text)
+        self.message = text
+
+    def text(self, lang: str = "id") -> str:
+        """The message in ``lang`` (``id`` or ``en``); English where it has no other."""
+        return self.label.get(lang) if self.label is not None else self.message
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message}
+        return {"kind": self.kind, "message": self.message, "text": self._texts()}
+
+    def _texts(self) -> dict[str, str]:
+        return {"id": self.text("id"), "en": self.message}
 
 
 class DefinitionError(RukunError):
@@ -48,6 +63,7 @@ class DefinitionError(RukunError):
         return {
             "kind": self.kind,
             "message": self.message,
+            "text": self._texts(),
             "problems": [
                 {"path": p.path, "line": p.line, "col": p.col, "message": p.message}
                 for p in self.problems
@@ -61,12 +77,17 @@ class InvalidData(RukunError):
     kind = "invalid_data"
     http_status = 422
 
-    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str | Label, errors: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "errors": self.errors}
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "text": self._texts(),
+            "errors": self.errors,
+        }
 
 
 class InvalidQuery(InvalidData):
@@ -83,12 +104,17 @@ class TransitionRefused(RukunError):
     kind = "refused"
     http_status = 422
 
-    def __init__(self, message: str, guards: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, message: str | Label, guards: Sequence[dict[str, Any]]) -> None:
         super().__init__(message)
         self.guards = list(guards)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "guards": self.guards}
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "text": self._texts(),
+            "guards": self.guards,
+        }
 
 
 class Forbidden(RukunError):
