@@ -126,6 +126,8 @@ class Settings:
     smtp_from: str = DEFAULT_SMTP_FROM
     base_url: str | None = None
     notify_due_hours: int = 48
+    paperwork_seconds: int = 20
+    paperwork_memory_mb: int = 1024
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -157,6 +159,8 @@ class Settings:
             smtp_from=_one_line(env, "RUKUN_SMTP_FROM") or DEFAULT_SMTP_FROM,
             base_url=(_one_line(env, "RUKUN_BASE_URL") or "").rstrip("/") or None,
             notify_due_hours=_count(env, "RUKUN_NOTIFY_DUE_HOURS", 48, minimum=1),
+            paperwork_seconds=_count(env, "RUKUN_PAPERWORK_SECONDS", 20, minimum=1),
+            paperwork_memory_mb=_count(env, "RUKUN_PAPERWORK_MEMORY_MB", 1024, minimum=256),
         )
 
 

@@ -45,6 +45,7 @@ TOP_KEYS = (
     "regions",
     "states",
     "transitions",
+    "templates",
 )
 REQUIRED_TOP_KEYS = ("rukun", "program", "title", "subject", "states", "transitions")
 STATE_KEYS = ("name", "label", "description", "initial", "final", "deadline")
@@ -138,7 +139,8 @@ class _Checker(FieldChecks, TransitionChecks):
             roles=frozenset(roles),
             subject_level=SUBJECTS.get(subject) if known(subject, SUBJECTS) else None,
         )
-        transitions = self.transitions(data.get("transitions", []), states, scope)
+        templates = self.templates(data.get("templates"), fields, params)
+        transitions = self.transitions(data.get("transitions", []), states, scope, templates)
         start_form = self.form(data.get("start_form", []), ("start_form",), scope)
         if not self.problems:
             self.graph(states, transitions)
@@ -157,6 +159,7 @@ class _Checker(FieldChecks, TransitionChecks):
             pii_roles=pii_roles,
             regions=regions,
             start_form=start_form,
+            templates=templates,
         )
 
     def params(self, raw: Any) -> dict[str, Any]:

@@ -124,6 +124,28 @@ class LedgerPosting:
 
 
 @dataclass(frozen=True)
+class TemplateSpec:
+    """A document template (HTML with Jinja, rendered to PDF in a sandbox): the paperwork
+    a transition generates, such as a berita acara or a kuitansi."""
+
+    name: str
+    title: Label
+    html: str
+    #: The stem of the generated file's name (``berita-acara-verifikasi`` ->
+    #: ``berita-acara-verifikasi-12.pdf`` for case 12).
+    filename: str
+
+
+@dataclass(frozen=True)
+class Generates:
+    """One document a transition generates when it fires: ``template`` rendered into the
+    document field ``field``."""
+
+    template: str
+    field: str
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     trigger: str
     sources: tuple[str, ...]
@@ -135,6 +157,7 @@ class TransitionSpec:
     description: Label | None = None
     any_source: bool = False
     ledger: LedgerPosting | None = None
+    generates: tuple[Generates, ...] = ()
 
     @property
     def form_fields(self) -> tuple[str, ...]:
@@ -171,6 +194,8 @@ class Definition:
     #: Fields whose values may be given when a case is started (default: none; data comes
     #: through the transitions' forms, where roles and guards apply).
     start_form: tuple[FormItem, ...] = ()
+    #: Document templates by name (see :class:`TemplateSpec`).
+    templates: Mapping[str, TemplateSpec] = field(default_factory=dict)
     language: int = LANGUAGE_VERSION
     _states_by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
     #: The transitions out of each state, in definition order (looked up on every firing).

@@ -30,10 +30,13 @@ class Positions:
     source: str
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    #: Block scalars (``|`` and ``>``): the line their text starts on and its indentation
+    #: (1-based column), so that a position inside the text (a template's line) is found.
+    blocks: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def forget(self, path: Path) -> None:
         """Drop the positions of ``path`` and everything below it."""
-        for store in (self.values, self.keys):
+        for store in (self.values, self.keys, self.blocks):
             for known in [p for p in store if p[: len(path)] == path]:
                 del store[known]
 
@@ -43,6 +46,15 @@ class Positions:
             if prefix in self.values:
                 return self.values[prefix]
         return (1, 1)
+
+    def inside(self, path: Path, line: int) -> tuple[int, int]:
+        """Where line ``line`` (1-based) of the text at ``path`` is: in a block scalar, that
+        line of the block; in any other scalar (one line), the value itself."""
+        block = self.blocks.get(path)
+        if block is None:
+            return self.of(path)
+        first, indent = block
+        return first + max(line, 1) - 1, indent
 
     def of_key(self, path: Path) -> tuple[int, int]:
         """Position of the mapping key whose value is at ``path`` (falls back to the value)."""
@@ -129,7 +141,7 @@ def load_yaml(text: str, source: str, *, read_before: bool = False) -> tuple[Any
         raise YamlSourceError(Problem(source, 1, 1, f"YAML syntax error: {exc}")) from exc
     finally:
         loader.dispose()
-    return _built(loader, node, positions)
+    return _built(loader, node, positions, text)
 
 
 def _load_with_libyaml(
@@ -142,17 +154,20 @@ def _load_with_libyaml(
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    return _built(loader, node, Positions(source))
+    return _built(loader, node, Positions(source), text)
 
 
 def _built(
-    loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.Node | None, positions: Positions
+    loader: yaml.SafeLoader | yaml.CSafeLoader,
+    node: yaml.Node | None,
+    positions: Positions,
+    text: str,
 ) -> tuple[Any, Positions]:
     """The plain data of the document ``loader`` composed into ``node`` (``None``: an empty
     document), with where each of its nodes is."""
     if node is None:
         return None, positions
-    return _Builder(loader, positions).build(node, ()), positions
+    return _Builder(loader, positions, text).build(node, ()), positions
 
 
 def _line_col(text: str, position: int) -> tuple[int, int]:
@@ -161,9 +176,12 @@ def _line_col(text: str, position: int) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader | yaml.CSafeLoader, positions: Positions) -> None:
+    def __init__(
+        self, loader: yaml.SafeLoader | yaml.CSafeLoader, positions: Positions, text: str
+    ) -> None:
         self.loader = loader
         self.positions = positions
+        self.lines = text.splitlines()
         self.count = 0
         #: Collection nodes being built right now: meeting one again means an alias cycle.
         self.open: set[int] = set()
@@ -185,6 +203,8 @@ class _Builder:
         self.positions.values.setdefault(
             path, (node.start_mark.line + 1, node.start_mark.column + 1)
         )
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            self.positions.blocks.setdefault(path, self.block_start(node))
         if isinstance(node, yaml.CollectionNode):
             self.open.add(id(node))
             try:
@@ -230,6 +250,15 @@ class _Builder:
                 result[key] = self.build(value_node, child)
             return result
         return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def block_start(self, node: yaml.ScalarNode) -> tuple[int, int]:
+        """The line after a block scalar's indicator (its text's first line, blank or
+        not) and the indentation of its first line with text (1-based column)."""
+        first = node.start_mark.line + 2
+        for text in self.lines[first - 1 : first + 50]:
+            if text.strip():
+                return first, len(text) - len(text.lstrip(" ")) + 1
+        return first, node.start_mark.column + 1
 
     def build_key(self, node: yaml.Node) -> str:
         if not isinstance(node, yaml.ScalarNode):

@@ -8,15 +8,18 @@ from typing import Any
 
 from engine.guards import REGISTRY
 from engine.guards.registry import Scope, check_guard_args, hint, known
-from engine.language.checking import CheckerBase, humanize
+from engine.language.checking import humanize
 from engine.language.model import (
     LEDGER_POSTS,
+    FieldSpec,
     FormItem,
     GuardSpec,
     LedgerPosting,
     StateSpec,
+    TemplateSpec,
     TransitionSpec,
 )
+from engine.language.paperwork_checks import PaperworkChecks
 from engine.language.roles import READ_ONLY_ROLES
 from engine.language.source import Path
 
@@ -30,6 +33,7 @@ TRANSITION_KEYS = (
     "form",
     "guards",
     "ledger",
+    "generates",
 )
 LEDGER_KEYS = ("post", "lines", "amount", "date", "document")
 #: For each ledger post: (required keys, optional keys) and the field type each key names.
@@ -45,7 +49,7 @@ LEDGER_KEY_TYPES = {"lines": "list", "amount": "money", "date": "date", "documen
 FORM_ITEM_KEYS = ("field", "required")
 
 
-class TransitionChecks(CheckerBase):
+class TransitionChecks(PaperworkChecks):
     """The ``transitions`` of a definition (and the start form, which is a form too)."""
 
     def trigger_names(self, raw: Any) -> frozenset[str]:
@@ -56,7 +60,11 @@ class TransitionChecks(CheckerBase):
         )
 
     def transitions(
-        self, raw: Any, states: list[StateSpec], scope: Scope
+        self,
+        raw: Any,
+        states: list[StateSpec],
+        scope: Scope,
+        templates: Mapping[str, TemplateSpec] | None = None,
     ) -> list[tuple[TransitionSpec, int]]:
         items = self.sequence(raw, ("transitions",), "transitions")
         by_name = {s.name: s for s in states}
@@ -94,6 +102,10 @@ class TransitionChecks(CheckerBase):
             form = self.form(body.get("form", []), (*path, "form"), scope)
             guards = self.guards(body.get("guards", []), (*path, "guards"), scope)
             ledger = self.ledger(body.get("ledger"), (*path, "ledger"), scope)
+            fields: Mapping[str, FieldSpec] = scope.fields
+            generates = self.generates(
+                body.get("generates"), (*path, "generates"), templates or {}, fields, form
+            )
             if trigger is None:
                 continue
             for source in sources:
@@ -121,6 +133,7 @@ class TransitionChecks(CheckerBase):
                 description=self.label(body.get("description"), (*path, "description")),
                 any_source=any_source,
                 ledger=ledger,
+                generates=generates,
             )
             result.append((spec, i))
         return result

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from engine.runtime.documents import Documents
     from engine.runtime.notifications import Notifications
     from engine.runtime.outbox import Outbox
+    from engine.runtime.paperwork import Paperwork
     from engine.runtime.public import Public
     from engine.runtime.regions import Regions
     from engine.runtime.reports import Reports
@@ -127,6 +128,13 @@ class Rukun:
         from engine.runtime.documents import Documents
 
         return Documents(self.context)
+
+    @cached_property
+    def paperwork(self) -> Paperwork:
+        """Generated paperwork: a program's document templates and their previews."""
+        from engine.runtime.paperwork import Paperwork
+
+        return Paperwork(self.context)
 
     @cached_property
     def reports(self) -> Reports:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData
 from engine.language import Definition
-from engine.store.documents import DocumentStore, Pending
+from engine.store.documents import DocumentStore, Pending, StoredFile
 from engine.store.models import Document
 
 
@@ -41,20 +41,24 @@ def check_documents(
     pending: list[Pending] = []
     for name, path in attachments.items():
         document = store.check_file(Path(path))
-        file = document.file
-        if session.get(Document, file.sha256) is None:
-            session.add(
-                Document(
-                    sha256=file.sha256,
-                    size=file.size,
-                    media_type=file.media_type,
-                    filename=file.filename,
-                    created_by=actor,
-                )
-            )
-        checked[name] = file.to_json()
+        add_document_row(session, document.file, actor)
+        checked[name] = document.file.to_json()
         pending.append(document)
     return checked, pending
+
+
+def add_document_row(session: Session, file: StoredFile, actor: str) -> None:
+    """The ``documents`` row of ``file`` in the transaction, unless it is stored already."""
+    if session.get(Document, file.sha256) is None:
+        session.add(
+            Document(
+                sha256=file.sha256,
+                size=file.size,
+                media_type=file.media_type,
+                filename=file.filename,
+                created_by=actor,
+            )
+        )
 
 
 def write_documents(store: DocumentStore, pending: Sequence[Pending]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import NotFound
 from engine.language import Definition, parse_definition
+from engine.paperwork.render import Bounds
 from engine.runtime.access import Actor, Grant
 from engine.runtime.machines import MachineRegistry
 from engine.runtime.transaction import DEFERRED, Transaction
@@ -51,6 +52,14 @@ class Context:
     machines: MachineRegistry = field(default_factory=MachineRegistry)
     _definitions: dict[int, Definition] = field(default_factory=dict)
     _pinned: dict[int, PinnedVersion] = field(default_factory=dict)
+
+    @cached_property
+    def paperwork_bounds(self) -> Bounds:
+        """What rendering one generated document may spend (settings)."""
+        return Bounds(
+            seconds=float(self.settings.paperwork_seconds),
+            memory_bytes=self.settings.paperwork_memory_mb * 1024 * 1024,
+        )
 
     @cached_property
     def write_engine(self) -> Engine:

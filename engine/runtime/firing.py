@@ -10,7 +10,7 @@ definition version is read once per process. Statements are prebuilt SQLAlchemy 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from engine.errors import Conflict, InvalidData, NotFound, TransitionRefused
 from engine.guards import GuardResult, evaluate_guards
 from engine.language import Definition, TransitionSpec
-from engine.runtime import ledger
+from engine.runtime import ledger, paperwork
 from engine.runtime.access import Actor
 from engine.runtime.attachments import (
     check_documents,
@@ -264,6 +264,27 @@ def fire_in(
             raise refusal(trigger, case_id, results)
     dest = context.machines.next_state(pinned.id, definition, case.state, trigger)
     now = utcnow()
+    if transition.generates:  # rendered from the case as this firing leaves it
+        books = after if after is not None else LedgerState()
+        if after is None and paperwork.reads_ledger(definition, transition):
+            books = stored_ledger(transaction.session, case.id)
+        act = paperwork.Act(transition, actor.name, role, now)
+        seq = case.version + 1 if case.head_hash else 1
+        made, generated = paperwork.generate(
+            context.documents,
+            transaction.session,
+            definition,
+            replace(case, state=dest),
+            data,
+            books,
+            rows[0].subject_name,
+            act,
+            seq,
+            context.paperwork_bounds,
+        )
+        payload = {**payload, **made}
+        data = {**data, **made}
+        pending.extend(generated)
     source, seen = case.state, case.version
     changes: dict[str, Any] = {"state": dest, "updated_at": now}
     if payload:

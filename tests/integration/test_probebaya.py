@@ -525,8 +525,11 @@ def test_the_same_document_attached_twice_is_stored_once(scenario: Scenario) -> 
     second = scenario.fire(second["id"], "record_rembug", role, values, documents)
     sha = first["data"]["minutes"]["sha256"]
     assert second["data"]["minutes"]["sha256"] == sha
+    uploaded = {first["data"][f]["sha256"] for f in ("minutes", "attendance_list")}
+    generated = {case["data"]["ba_rembug"]["sha256"] for case in (first, second)}
+    assert len(generated) == 2  # each case's own berita acara
     assert sorted(p.name for p in storage.rglob("*") if p.is_file()) == sorted(
-        {first["data"][f]["sha256"] for f in ("minutes", "attendance_list")}
+        uploaded | generated
     )
 
 

@@ -63,7 +63,15 @@ def test_a_document_in_a_list_item_cannot_be_public() -> None:
 
 
 def test_the_programs_publish_minutes_and_lpj_summaries_only() -> None:
-    assert public_documents("probebaya") == {"minutes", "lpj_final", "monitoring_minutes"}
+    assert public_documents("probebaya") == {
+        "minutes",
+        "lpj_final",
+        "monitoring_minutes",
+        # generated: the berita acara of the rembug and of the verification, the approval
+        "ba_rembug",
+        "ba_verifikasi",
+        "surat_persetujuan",
+    }
     assert public_documents("prolita") == {"minutes", "monitoring_minutes"}
     # group business plans and reports, KUBE visit reports: about people, not public
     assert public_documents("rt_mandiri") == set()

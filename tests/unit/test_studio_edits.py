@@ -378,14 +378,14 @@ def test_a_new_transition_is_appended_with_its_label_and_form() -> None:
         PROBEBAYA,
         new,
         removed=[],
-        added=[
-            "",
+        added=[  # before the templates that follow the transitions
             "  - trigger: review_rembug",
             '    label: {id: "Tinjau rembug", en: "Review the rembug"}',
             "    source: rembug_held",
             "    dest: rembug_held",
             "    roles: [kelurahan]",
             "    form: [rembug_date, {field: minutes, required: false}]",
+            "",
         ],
     )
     added = transition(definition, "review_rembug", "rembug_held")
