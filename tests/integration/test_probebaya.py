@@ -528,9 +528,7 @@ def test_the_same_document_attached_twice_is_stored_once(scenario: Scenario) -> 
     uploaded = {first["data"][f]["sha256"] for f in ("minutes", "attendance_list")}
     generated = {case["data"]["ba_rembug"]["sha256"] for case in (first, second)}
     assert len(generated) == 2  # each case's own berita acara
-    assert sorted(p.name for p in storage.rglob("*") if p.is_file()) == sorted(
-        uploaded | generated
-    )
+    assert sorted(p.name for p in storage.rglob("*") if p.is_file()) == sorted(uploaded | generated)
 
 
 def test_publishing_a_new_version_leaves_running_cases_pinned(scenario: Scenario) -> None:
