@@ -44,7 +44,10 @@ def sees_the_money_and_the_decisions(page: Page) -> None:
         "oleh Pemerintah kota (Bappeda)"
     )
     expect(decisions.filter(has_text="Cairkan tahap 2")).to_have_count(1)
-    expect(case.get_by_role("link", name="Berita acara rembug warga")).to_be_visible()
+    expect(case.get_by_role("link", name="Berita acara rembug warga", exact=True)).to_be_visible()
+    expect(
+        case.get_by_role("link", name="Berita acara rembug warga (dibuat sistem)")
+    ).to_be_visible()
 
 
 def test_a_resident_without_javascript_browses_to_the_rt_and_sees_money_and_decisions(

@@ -349,7 +349,8 @@ def test_uploads_are_recorded_and_documents_download_only_within_scope(
     assert scenario.app.cases.history(case["id"])[-1]["documents"]["minutes"] == sha
 
     listed = ketua.get(f"/api/v1/cases/{case['id']}/documents").get_json()
-    assert {d["field"] for d in listed} == {"minutes", "attendance_list"}
+    # the two uploads and the berita acara the rembug step generates
+    assert {d["field"] for d in listed} == {"minutes", "attendance_list", "ba_rembug"}
     download = ketua.get(f"/api/v1/cases/{case['id']}/documents/{sha}")
     assert download.status_code == 200 and download.data == minutes
     assert download.headers["Content-Disposition"].startswith("attachment")

@@ -31,7 +31,8 @@ def test_record_holds_actor_role_version_and_guard_results(scenario: Scenario) -
     assert record["at"].endswith("Z")
     assert [g["guard"] for g in record["guards"]] == ["quorum", "documents"]
     assert all(g["ok"] is True for g in record["guards"])
-    assert set(record["documents"]) == {"minutes", "attendance_list"}
+    # the uploads and the generated berita acara, each by its digest
+    assert set(record["documents"]) == {"minutes", "attendance_list", "ba_rembug"}
 
 
 @pytest.mark.parametrize(
