@@ -38,6 +38,7 @@ from engine.audit.service import AUDIT_ROLES
 from engine.audit.statistics import OVERSIGHT_ROLES, Oversight, table_csv
 from engine.audit.vocabulary import TABLES
 from engine.errors import InvalidQuery, NotFound
+from engine.text import Label
 
 #: Everyone who may open the audit screens: auditors, program officers, admins, and the
 #: city-level roles that read the oversight statistics.
@@ -217,7 +218,9 @@ class AuditView(AuditReaders, BaseView):
     @expose("/anchor", methods=["POST"])
     def anchor(self) -> Any:
         rukun = engine()
-        rukun.audit.require_auditor(current_user.name, "take an anchor")
+        rukun.audit.require_auditor(
+            current_user.name, Label(id="mengambil jangkar", en="take an anchor")
+        )
         taken = rukun.audit.anchor(current_user.name)
         flash(gettext("Jangkar %(digest)s disimpan.", digest=taken["digest"]), "success")
         return redirect(url_for(".index"))

@@ -136,6 +136,6 @@ def option_view(option: TriggerOption, definition: Definition, lang: str) -> dic
         "trigger": option.trigger,
         "allowed": option.allowed,
         "permitted": option.permitted,
-        "problems": [r for r in option.reasons if r not in guard_texts],
+        "problems": [p.get(lang) for p in option.problems if p.en not in guard_texts],
         "guards": guards,
     }

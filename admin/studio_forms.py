@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.errors import InvalidData
 from engine.studio.catalogue import guard_catalogue
+from engine.text import Label
 
 
 def scalar(text: str) -> int | float | bool | str:
@@ -40,9 +41,9 @@ def _path(form: MultiDict[str, str]) -> list[str]:
     try:
         path = json.loads(raw) if raw.startswith("[") else [raw.strip()]
     except ValueError as exc:
-        raise InvalidData(f"path: {exc}") from exc
+        raise InvalidData(Label(id=f"path: {exc}", en=f"path: {exc}")) from exc
     if not isinstance(path, list) or not all(isinstance(p, str) and p for p in path):
-        raise InvalidData("path: name the parameter")
+        raise InvalidData(Label(id="path: sebutkan parameternya", en="path: name the parameter"))
     return path
 
 
@@ -50,9 +51,14 @@ def _target(form: MultiDict[str, str]) -> list[str | None]:
     try:
         target = json.loads(form.get("target", ""))
     except ValueError as exc:
-        raise InvalidData(f"target: {exc}") from exc
+        raise InvalidData(Label(id=f"target: {exc}", en=f"target: {exc}")) from exc
     if not isinstance(target, list) or not target:
-        raise InvalidData("target: say what the label belongs to")
+        raise InvalidData(
+            Label(
+                id="target: sebutkan milik siapa label itu",
+                en="target: say what the label belongs to",
+            )
+        )
     return target
 
 
@@ -60,7 +66,9 @@ def _guard_args(form: MultiDict[str, str], guard: str) -> dict[str, Any]:
     """The parameters of ``guard`` from ``arg-<name>`` fields, typed by their kind."""
     spec = next((g for g in guard_catalogue() if g["name"] == guard), None)
     if spec is None:
-        raise InvalidData(f"unknown guard '{guard}'")
+        raise InvalidData(
+            Label(id=f"syarat '{guard}' tidak dikenal", en=f"unknown guard '{guard}'")
+        )
     args: dict[str, Any] = {}
     for param in spec["params"]:
         key = f"arg-{param['name']}"
@@ -142,7 +150,7 @@ def edit_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
     elif op == "remove_guard":
         index = form.get("index", "")
         if not index.isdigit():
-            raise InvalidData("index: which guard")
+            raise InvalidData(Label(id="index: syarat yang mana", en="index: which guard"))
         edit.update(
             trigger=_text(form, "trigger"), index=int(index), source=_optional(form, "source")
         )
@@ -153,7 +161,9 @@ def _deadline(form: Mapping[str, str]) -> dict[str, Any]:
     span = form.get("span", "").strip()
     kind = form.get("span_kind", "days")
     if span and not span.isdigit():
-        raise InvalidData("deadline: a whole number of days")
+        raise InvalidData(
+            Label(id="deadline: bilangan bulat jumlah hari", en="deadline: a whole number of days")
+        )
     days = int(span) if span and kind == "days" else None
     working = int(span) if span and kind == "working_days" else None
     return {

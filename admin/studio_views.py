@@ -6,6 +6,7 @@ with a change note and the migration of running cases. Every read and write goes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -27,6 +28,7 @@ from flask_login import current_user
 
 from admin.admin_views import AdminOnly
 from admin.auth import current_language, engine, shown
+from admin.formatting import label
 from admin.parameters import int_arg
 from admin.studio_forms import edit_from_form
 from engine.diagram import render_svg, workflow_graph
@@ -119,6 +121,12 @@ def _label_groups(definition: Definition) -> list[tuple[str, list[tuple[list[Any
             [(["field", f.name], f.label, f.name) for f in definition.fields.values()],
         ),
     ]
+
+
+def _in_language(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of a try-out or a migration plan with ``error`` (English in the engine) in the
+    UI's language, from their ``error_text``."""
+    return [{**r, "error": label(r["error_text"])} if r.get("error_text") else r for r in rows]
 
 
 def _parse_values(text: str, row: int) -> dict[str, Any]:
@@ -384,12 +392,14 @@ class StudioView(StudioOnly, BaseView):
                             "attach": [a for a in attach if a],
                         }
                     )
-                results = studio.simulate(
-                    draft["source"],
-                    form.get("subject", "").strip(),
-                    parse_steps(steps),
-                    form.get("year", type=int) or 2026,
-                    _source_name(draft),
+                results = _in_language(
+                    studio.simulate(
+                        draft["source"],
+                        form.get("subject", "").strip(),
+                        parse_steps(steps),
+                        form.get("year", type=int) or 2026,
+                        _source_name(draft),
+                    )
                 )
             except (InvalidData, NotFound) as refused:
                 error = shown(refused)
@@ -460,6 +470,8 @@ class StudioView(StudioOnly, BaseView):
                 )
             except (InvalidData, NotFound) as refused:
                 error = shown(refused)
+            if plan is not None:
+                plan = dataclasses.replace(plan, rows=_in_language(plan.rows))
             if plan is not None and applied and plan.valid:
                 moved = sum(1 for r in plan.rows if r["ok"])
                 message = gettext(

@@ -20,6 +20,7 @@ from engine.audit.merkle import inclusion_proof, leaf_hash, merkle_root
 from engine.errors import InvalidData, NotFound
 from engine.store.chain import format_time
 from engine.store.models import AnchorHead, ChainAnchor, TransitionRecord, utcnow
+from engine.text import Label
 
 
 def proof_for(session: Session, case_id: int) -> dict[str, Any] | None:
@@ -121,12 +122,22 @@ def find(session: Session, digest: str) -> tuple[ChainAnchor, list[Head]]:
     """The stored anchor with ``digest`` and its heads; a clear error if there is none."""
     digest = digest.strip().lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise InvalidData(f"an anchor digest is 64 hexadecimal characters, not {digest!r}")
+        raise InvalidData(
+            Label(
+                id=f"digest jangkar terdiri atas 64 karakter heksadesimal, bukan {digest!r}",
+                en=f"an anchor digest is 64 hexadecimal characters, not {digest!r}",
+            )
+        )
     anchor = session.scalar(select(ChainAnchor).where(ChainAnchor.root == digest))
     if anchor is None:
         raise NotFound(
-            f"no anchor {digest} in this database: it was never taken here, or it was removed "
-            "(then the history it covered cannot be trusted)"
+            Label(
+                id=f"tidak ada jangkar {digest} di basis data ini: jangkar itu tidak pernah "
+                "diambil di sini, atau sudah dihapus (maka riwayat yang dicakupnya tidak dapat "
+                "dipercaya)",
+                en=f"no anchor {digest} in this database: it was never taken here, or it was "
+                "removed (then the history it covered cannot be trusted)",
+            )
         )
     heads = [
         Head(case_id, seq, digest_)

@@ -29,6 +29,7 @@ from engine.runtime.case_views import record_json
 from engine.runtime.context import Context
 from engine.store.chain import format_time
 from engine.store.models import Document, TransitionRecord
+from engine.text import Label
 
 README = "README.txt"
 RECORDS_PER_FETCH = 1000
@@ -67,7 +68,8 @@ def write_bundle(context: Context, user: str, case_id: int, out: BinaryIO) -> di
     """Write the evidence bundle of one case (a zip, see :data:`README_TEXT`) to ``out``;
     returns what it holds."""
     with context.sessions() as session:
-        actor = require_auditor(context, session, user, "make an evidence bundle")
+        making = Label(id="membuat paket bukti", en="make an evidence bundle")
+        actor = require_auditor(context, session, user, making)
         case = load_case(session, context.engine.dialect.name, case_id)
         actor.check_view(case.id, case.region_path.split("/"))
         facts = {

@@ -28,6 +28,7 @@ from engine.runtime.access import Actor
 from engine.runtime.case_views import record_json
 from engine.runtime.context import Context
 from engine.store.models import Case, DefinitionVersion, Region, TransitionRecord
+from engine.text import Label
 
 #: One export row per history record, in this order.
 COLUMNS = (
@@ -196,10 +197,17 @@ class Exporter:
         within ``region``) to ``out`` as ``fmt``, by case and sequence number; returns the
         counts."""
         if fmt not in WRITERS:
-            raise InvalidData(f"unknown export format '{fmt}' (one of {', '.join(FORMATS)})")
+            known = ", ".join(FORMATS)
+            raise InvalidData(
+                Label(
+                    id=f"format ekspor '{fmt}' tidak dikenal (salah satu dari {known})",
+                    en=f"unknown export format '{fmt}' (one of {known})",
+                )
+            )
         counts: dict[str, Any] = {"format": fmt, "cases": 0, "records": 0, "masked": 0}
         with self.context.sessions() as session:
-            actor = require_auditor(self.context, session, user, "export histories")
+            exporting = Label(id="mengekspor riwayat", en="export histories")
+            actor = require_auditor(self.context, session, user, exporting)
             selection = self._selection(session, actor, program, year, region)
             masking = Masking(self.context, session, actor.roles())
             writer: _Writer = WRITERS[fmt](out)
@@ -231,14 +239,16 @@ class Exporter:
                 select(DefinitionVersion.id).where(DefinitionVersion.program == program).limit(1)
             )
             if known is None:
-                raise NotFound(f"no program '{program}'")
+                raise NotFound(
+                    Label(id=f"tidak ada program '{program}'", en=f"no program '{program}'")
+                )
             selection.append(Case.program == program)
         if year is not None:
             selection.append(Case.year == year)
         if region is not None:
             path = session.scalar(select(Region.path).where(Region.code == region))
             if path is None:
-                raise NotFound(f"no region {region}")
+                raise NotFound(Label(id=f"tidak ada wilayah {region}", en=f"no region {region}"))
             selection.append(queries.within(path, self.dialect))
         scope = queries.scope_filter(session, actor, self.dialect)
         if scope is not None:

@@ -14,6 +14,7 @@ from engine.language import Definition
 from engine.privacy import masked_data, may_see_pii
 from engine.runtime.context import Context
 from engine.store.models import DefinitionVersion
+from engine.text import Label
 
 
 class Masking:
@@ -42,6 +43,11 @@ class Masking:
             # say which are personal (the verifier reports the missing version)
             row = row or self.session.scalar(query.order_by(DefinitionVersion.version.desc()))
             if row is None:
-                raise NotFound(f"no definition of program '{program}' is stored")
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada alur kerja program '{program}' yang tersimpan",
+                        en=f"no definition of program '{program}' is stored",
+                    )
+                )
             self.definitions[key] = self.context.definition(row)
         return self.definitions[key]

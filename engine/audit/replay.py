@@ -26,6 +26,7 @@ from engine.runtime.evaluation import guard_context
 from engine.store.chain import ChainChecker, format_time
 from engine.store.models import Case, CaseLink, GrantEvent, LedgerEntry, TransitionRecord
 from engine.studio.access import STUDIO_ROLES
+from engine.text import Label
 
 
 @dataclass
@@ -99,9 +100,12 @@ class Replayer:
             )
         ]
         if records and at is not None and _time(records[0]["at"]) > at:
+            asked, opened = format_time(at), records[0]["at"]
             raise NotFound(
-                f"case {case.id} did not exist yet at {format_time(at)}: it was opened at "
-                f"{records[0]['at']}"
+                Label(
+                    id=f"kasus {case.id} belum ada pada {asked}: kasus itu dibuka pada {opened}",
+                    en=f"case {case.id} did not exist yet at {asked}: it was opened at {opened}",
+                )
             )
         definitions = PinnedDefinitions(self.context)
         definitions.load(session)

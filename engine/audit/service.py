@@ -18,12 +18,13 @@ from engine.runtime.access import Actor
 from engine.runtime.case_queries import load_case
 from engine.runtime.context import Context
 from engine.store.db import write_session
+from engine.text import Label
 
 #: Who may verify a whole program or database, take anchors and export histories.
 AUDIT_ROLES = ("auditor", "program_officer", "admin")
 
 
-def require_auditor(context: Context, session: Session, user: str, action: str) -> Actor:
+def require_auditor(context: Context, session: Session, user: str, action: Label) -> Actor:
     """The user, Forbidden unless they hold an audit role (:data:`AUDIT_ROLES`)."""
     actor = context.actor(session, user)
     actor.require_role(AUDIT_ROLES, action)
@@ -34,7 +35,7 @@ class Audit:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    def require_auditor(self, viewer: str, action: str) -> None:
+    def require_auditor(self, viewer: str, action: Label) -> None:
         """Forbidden unless ``viewer`` holds an audit role (anywhere)."""
         with self.context.sessions() as session:
             require_auditor(self.context, session, viewer, action)
@@ -75,7 +76,7 @@ class Audit:
         audit role, only over the cases within their region scope."""
         scope = None
         if viewer is not None:
-            self.require_auditor(viewer, "verify the history")
+            self.require_auditor(viewer, Label(id="memeriksa riwayat", en="verify the history"))
             with self.context.sessions() as session:
                 actor = self.context.actor(session, viewer)
                 scope = queries.scope_filter(session, actor, self.context.engine.dialect.name)

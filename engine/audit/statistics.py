@@ -40,6 +40,7 @@ from engine.store.models import (
     TransitionRecord,
     utcnow,
 )
+from engine.text import Label
 
 #: Roles that may see a program's oversight figures (within their region scope).
 OVERSIGHT_ROLES = ("auditor", "program_officer", "city", "skpd", "dinsos", "admin")
@@ -178,7 +179,12 @@ class Oversight:
         cases in ``viewer``'s scope, as a JSON-ready dict. ``now`` (default: now) decides
         what is overdue and until when the current states' time runs."""
         if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
-            raise InvalidData(f"year {year} is out of range ({FIRST_YEAR}..{LAST_YEAR})")
+            raise InvalidData(
+                Label(
+                    id=f"tahun {year} di luar rentang ({FIRST_YEAR}..{LAST_YEAR})",
+                    en=f"year {year} is out of range ({FIRST_YEAR}..{LAST_YEAR})",
+                )
+            )
         now = now or utcnow()
         with self.context.sessions() as session:
             overseer = self._overseer(session, viewer)
@@ -231,10 +237,15 @@ class Oversight:
         actor = self.context.actor(session, viewer)
         grants = tuple(g for g in actor.grants if g.role in OVERSIGHT_ROLES)
         if not grants:
-            held = ", ".join(str(g) for g in actor.grants) or "none"
+            held = ", ".join(str(g) for g in actor.grants)
             raise Forbidden(
-                f"user '{viewer}' may not see oversight figures: it needs role "
-                f"{' or '.join(OVERSIGHT_ROLES)} (user has: {held})"
+                Label(
+                    id=f"pengguna '{viewer}' tidak dapat melihat angka pengawasan: diperlukan "
+                    f"peran {' atau '.join(OVERSIGHT_ROLES)} (peran pengguna: "
+                    f"{held or 'tidak ada'})",
+                    en=f"user '{viewer}' may not see oversight figures: it needs role "
+                    f"{' or '.join(OVERSIGHT_ROLES)} (user has: {held or 'none'})",
+                )
             )
         return Actor(actor.name, grants)
 
@@ -249,7 +260,7 @@ class Oversight:
         )
         ordered = sorted(rows, key=lambda row: row.status != "published")
         if not ordered:
-            raise NotFound(f"no program '{program}'")
+            raise NotFound(Label(id=f"tidak ada program '{program}'", en=f"no program '{program}'"))
         return [(row, self.context.definition(row)) for row in ordered]
 
     def _selection(
@@ -263,7 +274,7 @@ class Oversight:
         if region is not None:
             chosen = session.get(Region, region)
             if chosen is None:
-                raise NotFound(f"no region {region}")
+                raise NotFound(Label(id=f"tidak ada wilayah {region}", en=f"no region {region}"))
             selection.append(queries.within(chosen.path, self.dialect))
             level = LEVELS[min(level_rank(chosen.level) + 1, len(LEVELS) - 1)]
         scope = queries.scope_filter(session, overseer, self.dialect)
@@ -400,7 +411,12 @@ def table(figures: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
     """The rows of one of the figures' :data:`TABLES`, flat: a label becomes ``label_id``
     and ``label_en``; ``rates`` and ``money`` are one row."""
     if name not in TABLES:
-        raise InvalidData(f"unknown table '{name}' (one of {', '.join(TABLES)})")
+        raise InvalidData(
+            Label(
+                id=f"tabel '{name}' tidak dikenal (salah satu dari {', '.join(TABLES)})",
+                en=f"unknown table '{name}' (one of {', '.join(TABLES)})",
+            )
+        )
     value = figures[name]
     rows = value if isinstance(value, list) else [value]
     return [_flat(row) for row in rows]

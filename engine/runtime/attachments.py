@@ -13,6 +13,7 @@ from engine.errors import InvalidData
 from engine.language import Definition
 from engine.store.documents import DocumentStore, Pending, StoredFile
 from engine.store.models import Document
+from engine.text import Label
 
 
 def refuse_document_values(definition: Definition, values: Mapping[str, Any]) -> None:
@@ -26,7 +27,11 @@ def refuse_document_values(definition: Definition, values: Mapping[str, Any]) ->
     )
     if named:
         raise InvalidData(
-            f"{', '.join(named)}: a document is attached as a file, not given as a value",
+            Label(
+                id=f"{', '.join(named)}: dokumen dilampirkan sebagai berkas, bukan diisi "
+                "sebagai nilai",
+                en=f"{', '.join(named)}: a document is attached as a file, not given as a value",
+            ),
             {name: ["attach the file"] for name in named},
         )
 

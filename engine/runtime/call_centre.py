@@ -22,6 +22,7 @@ from engine.runtime.cases import Cases
 from engine.runtime.context import Context
 from engine.store.chain import format_time
 from engine.store.models import Case, Region, utcnow
+from engine.text import Label
 
 #: Who may use the view: the call centre, and admins (who set it up and answer for it).
 CALL_CENTRE_ROLES = ("call_centre", "admin")
@@ -111,11 +112,19 @@ class CallCentre:
         :data:`CALL_CENTRE_ROLES`."""
         text = q.strip()
         if len(text) > MAX_QUERY:
-            raise InvalidQuery(f"a search has at most {MAX_QUERY} characters, not {len(text)}")
+            raise InvalidQuery(
+                Label(
+                    id=f"pencarian paling banyak {MAX_QUERY} karakter, bukan {len(text)}",
+                    en=f"a search has at most {MAX_QUERY} characters, not {len(text)}",
+                )
+            )
         number = case_number(text)
         with self.context.sessions() as session:
             actor = self.context.actor(session, viewer)
-            actor.require_role(CALL_CENTRE_ROLES, "use the call-centre view")
+            actor.require_role(
+                CALL_CENTRE_ROLES,
+                Label(id="membuka tampilan Pusat layanan", en="use the call-centre view"),
+            )
             areas = self._areas(session, actor, text) if text and number is None else []
         if not text:
             return []

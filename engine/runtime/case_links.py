@@ -14,6 +14,7 @@ from engine.language import Definition
 from engine.runtime.access import Actor
 from engine.runtime.case_views import CaseRow
 from engine.store.models import Case, CaseLink
+from engine.text import Label
 
 
 def update_links(
@@ -33,20 +34,40 @@ def update_links(
         if spec.type != "cases":
             continue
         targets = list(dict.fromkeys(value or []))
+        shown = spec.label.id  # the field as the Indonesian screens name it
         for target_id in targets:
             target = session.get(Case, target_id)
             if target is None:
-                raise InvalidData(f"{name}: no case {target_id}")
+                raise InvalidData(
+                    Label(
+                        id=f"{shown}: tidak ada kasus {target_id}",
+                        en=f"{name}: no case {target_id}",
+                    )
+                )
             if target_id == case.id:
-                raise InvalidData(f"{name}: a case cannot link to itself")
+                raise InvalidData(
+                    Label(
+                        id=f"{shown}: kasus tidak dapat ditautkan ke dirinya sendiri",
+                        en=f"{name}: a case cannot link to itself",
+                    )
+                )
             if not actor.may_view(target.region_path.split("/")):
                 raise Forbidden(
-                    f"{name}: user '{actor.name}' may not link case {target_id}: "
-                    "it is outside their region scope"
+                    Label(
+                        id=f"{shown}: pengguna '{actor.name}' tidak dapat menautkan kasus "
+                        f"{target_id}: kasus itu di luar cakupan wilayahnya",
+                        en=f"{name}: user '{actor.name}' may not link case {target_id}: "
+                        "it is outside their region scope",
+                    )
                 )
             if spec.program and target.program != spec.program:
                 raise InvalidData(
-                    f"{name}: case {target_id} is a {target.program} case, not {spec.program}"
+                    Label(
+                        id=f"{shown}: kasus {target_id} adalah kasus {target.program}, "
+                        f"bukan {spec.program}",
+                        en=f"{name}: case {target_id} is a {target.program} case, "
+                        f"not {spec.program}",
+                    )
                 )
         session.execute(delete(CaseLink).where(CaseLink.case_id == case.id, CaseLink.field == name))
         session.add_all(

@@ -31,6 +31,7 @@ from engine.runtime.evaluation import guard_context, posting, stored_ledger
 from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
 from engine.store.models import Case, Document, Region, TransitionRecord, utcnow
+from engine.text import Label
 
 
 def load_case(session: Session, dialect: str, case_id: int, *, lock: bool = False) -> Case:
@@ -41,8 +42,18 @@ def load_case(session: Session, dialect: str, case_id: int, *, lock: bool = Fals
         query = query.with_for_update(of=Case)
     case = session.scalar(query)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise no_case(case_id)
     return case
+
+
+def _both(error: RukunError) -> Label:
+    """An engine error's message in both languages (English where it has no other)."""
+    return Label(id=error.text("id"), en=error.message)
+
+
+def no_case(case_id: int) -> NotFound:
+    """The error of asking for a case that does not exist."""
+    return NotFound(Label(id=f"tidak ada kasus {case_id}", en=f"no case {case_id}"))
 
 
 def masked_case(
@@ -177,7 +188,12 @@ class CaseQueries:
         :class:`NotFound` if the case names no such document the viewer may see."""
         matching = [d for d in self.documents(case_id, viewer) if d["sha256"] == sha256]
         if not matching:
-            raise NotFound(f"case {case_id} has no document {sha256[:64]}")
+            raise NotFound(
+                Label(
+                    id=f"kasus {case_id} tidak memiliki dokumen {sha256[:64]}",
+                    en=f"case {case_id} has no document {sha256[:64]}",
+                )
+            )
         return max(matching, key=lambda d: d["current"])
 
     def verify(self, case_id: int) -> list[dict[str, Any]]:
@@ -215,20 +231,21 @@ class CaseQueries:
         transition: TransitionSpec,
         values: Mapping[str, Any],
     ) -> TriggerOption:
-        reasons: list[str] = []
+        problems: list[Label] = []  # what refuses it besides its guards
+        action = Label(
+            id=f"menjalankan langkah '{transition.label.id}'", en=f"fire '{transition.trigger}'"
+        )
         try:
-            actor.authorize(
-                transition.roles, case.region_path.split("/"), f"fire '{transition.trigger}'"
-            )
+            actor.authorize(transition.roles, case.region_path.split("/"), action)
         except RukunError as exc:
-            reasons.append(exc.message)
-        permitted = not reasons
+            problems.append(_both(exc))
+        permitted = not problems
         given = {k: v for k, v in values.items() if k in transition.form_fields}
         try:
             payload = clean(definition, [FormItem(f, False) for f in transition.form_fields], given)
         except InvalidData as exc:
             payload = {}
-            reasons.append(exc.message)
+            problems.append(_both(exc))
         pending = {f for f in transition.form_fields if f not in payload}
         data = {**case.data, **payload}
         try:  # guards see the ledger as this firing would leave it, as in fire()
@@ -237,12 +254,13 @@ class CaseQueries:
             )[1]
         except TransitionRefused as refused:
             after = None
-            reasons.extend(g["message"]["en"] for g in refused.guards if g.get("message"))
+            problems.extend(Label(**g["message"]) for g in refused.guards if g.get("message"))
         results = evaluate_guards(
             transition.guards,
             guard_context(session, self.dialect, case, definition, data, after),
             pending,
         )
+        reasons = [p.en for p in problems]
         reasons.extend(r.message.en for r in results if r.ok is False and r.message)
         return TriggerOption(
             transition.trigger,
@@ -253,6 +271,7 @@ class CaseQueries:
             tuple(results),
             transition.form,
             permitted,
+            tuple(problems),
         )
 
     def list(self, **query: Unpack[CaseQuery]) -> list[dict[str, Any]]:
@@ -296,7 +315,9 @@ class CaseQueries:
             if region:
                 path = session.scalar(select(Region.path).where(Region.code == region))
                 if path is None:
-                    raise NotFound(f"no region {region}")
+                    raise NotFound(
+                        Label(id=f"tidak ada wilayah {region}", en=f"no region {region}")
+                    )
                 query = query.where(queries.within(path, dialect))
             if search and search.strip():
                 query = query.where(queries.search_filter(session, search, dialect, limit))
@@ -357,12 +378,12 @@ class CaseQueries:
         if not after_id:
             return None
         if not queries.ID_MIN <= after_id <= queries.ID_MAX:
-            raise NotFound(f"no case {after_id}")
+            raise no_case(after_id)
         if len(segments) == 1 and segments[0].key is None:  # by id: no lookup needed
             return queries.Cursor(order, 0, None, after_id)
         case = session.get(Case, after_id)
         if case is None:
-            raise NotFound(f"no case {after_id}")
+            raise no_case(after_id)
         segment = next(
             i
             for i, s in enumerate(segments)

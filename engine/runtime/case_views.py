@@ -63,6 +63,9 @@ class TriggerOption:
     form: tuple[FormItem, ...]
     #: The actor's role and region allow it (guards may still refuse): show them the form.
     permitted: bool = True
+    #: The reasons that are not its guards' (role, scope, input, ledger) in both languages,
+    #: for the screens; ``reasons`` holds them in English with the guards' after them.
+    problems: tuple[Label, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -36,9 +36,11 @@ from engine.runtime.forms import clean
 from engine.runtime.history import append_record, effects
 from engine.runtime.idempotency import Once, forget_expired
 from engine.runtime.ledger import LedgerState
+from engine.runtime.levels import level_word
 from engine.runtime.transaction import Transaction, write_transaction
 from engine.store.db import WRITE, write_session
 from engine.store.models import Case, DefinitionVersion, Region, utcnow
+from engine.text import Label
 
 ADMIN_ROLES = ("admin",)
 #: What a firing returns (see :meth:`Cases._result`).
@@ -55,8 +57,14 @@ BULK_GROUP_SECONDS = 0.05
 ATTEMPTS = 5
 #: What a firing that lost to another on the same case answers: the other moved it first,
 #: or (SQLite) holds the database's write lock past the busy timeout.
-RACED = "case {case_id} was changed by someone else at the same time; reload and retry"
-BUSY = "case {case_id} is being changed by someone else; retry"
+RACED = Label(
+    id="kasus {case_id} diubah orang lain pada saat yang sama; muat ulang lalu coba lagi",
+    en="case {case_id} was changed by someone else at the same time; reload and retry",
+)
+BUSY = Label(
+    id="kasus {case_id} sedang diubah orang lain; coba lagi",
+    en="case {case_id} is being changed by someone else; retry",
+)
 
 
 #: Signals of a case fired in a transaction still open, sent once it commits.
@@ -119,11 +127,19 @@ def check_subject(definition: Definition, region: Region) -> None:
     wanted = SUBJECTS[definition.subject]
     if region.level != wanted:
         raise InvalidData(
-            f"{program} cases are about a {wanted}; {region.code} is a {region.level}"
+            Label(
+                id=f"kasus {program} menyangkut {level_word(wanted)}; {region.code} adalah "
+                f"{level_word(region.level)}",
+                en=f"{program} cases are about a {wanted}; {region.code} is a {region.level}",
+            )
         )
     if definition.regions and not set(definition.regions) & set(region.ancestor_codes):
+        where = ", ".join(definition.regions)
         raise InvalidData(
-            f"{program} runs only in {', '.join(definition.regions)}; {region.code} is elsewhere"
+            Label(
+                id=f"{program} hanya berjalan di {where}; {region.code} berada di luar wilayah itu",
+                en=f"{program} runs only in {where}; {region.code} is elsewhere",
+            )
         )
 
 
@@ -138,7 +154,12 @@ class Cases(CaseQueries):
         )
         if row is None:
             raise NotFound(
-                f"no published program '{program}' (publish it with `rukun workflow publish`)"
+                Label(
+                    id=f"tidak ada program '{program}' yang diterbitkan (terbitkan dengan "
+                    "`rukun workflow publish`)",
+                    en=f"no published program '{program}' "
+                    "(publish it with `rukun workflow publish`)",
+                )
             )
         return row
 
@@ -153,18 +174,24 @@ class Cases(CaseQueries):
     ) -> dict[str, Any]:
         """Open a case of ``program`` about ``subject`` pinned to the published version."""
         if not 2000 <= year <= 2100:
-            raise InvalidData(f"year {year} is out of range (2000-2100)")
+            raise InvalidData(
+                Label(
+                    id=f"tahun {year} di luar rentang (2000-2100)",
+                    en=f"year {year} is out of range (2000-2100)",
+                )
+            )
         with write_session(self.context.sessions) as session:
             version = self._published(session, program)
             definition = self.context.definition(version)
             region = session.get(Region, subject)
             if region is None:
-                raise NotFound(f"no region {subject}")
+                raise NotFound(Label(id=f"tidak ada wilayah {subject}", en=f"no region {subject}"))
             check_subject(definition, region)
             actor = self.context.actor(session, actor_name)
             initial = definition.initial_state
             starters = starter_roles(definition)
-            role = actor.authorize(starters, region.ancestor_codes, f"start a {program} case")
+            action = Label(id=f"memulai kasus {program}", en=f"start a {program} case")
+            role = actor.authorize(starters, region.ancestor_codes, action)
             raw = dict(values or {})
             refuse_document_values(definition, raw)
             checked, pending = check_documents(
@@ -458,7 +485,7 @@ class Cases(CaseQueries):
         }
 
     def _conflict(
-        self, case_id: int, trigger: str, actor: str, message: str, held: Held | None = None
+        self, case_id: int, trigger: str, actor: str, message: Label, held: Held | None = None
     ) -> Conflict:
         """The conflict of a firing that lost to another on the same case (``message`` with
         the case's number), signalled as refused."""

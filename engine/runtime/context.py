@@ -21,6 +21,7 @@ from engine.settings import Settings
 from engine.store.db import WRITE
 from engine.store.documents import DocumentStore
 from engine.store.models import DefinitionVersion, RoleGrant, User
+from engine.text import Label
 
 #: A user's active flag and grants in one statement (no grant: one row of NULLs).
 _ACTOR = (
@@ -88,7 +89,12 @@ class Context:
             session = reader.session if isinstance(reader, Transaction) else reader
             version = session.get(DefinitionVersion, version_id)
             if version is None:
-                raise NotFound(f"no definition version {version_id}")
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada versi definisi {version_id}",
+                        en=f"no definition version {version_id}",
+                    )
+                )
             pinned = PinnedVersion(
                 id=version.id,
                 program=version.program,
@@ -111,5 +117,7 @@ def actor_of(name: str, rows: Sequence[Any]) -> Actor:
     ``region_code`` (outer-joined: NULLs for a user without grants, no rows or a NULL
     ``active`` for no such user)."""
     if not rows or not rows[0].active:
-        raise NotFound(f"no active user '{name}'")
+        raise NotFound(
+            Label(id=f"tidak ada pengguna aktif '{name}'", en=f"no active user '{name}'")
+        )
     return Actor(name, tuple(Grant(r.role, r.region_code) for r in rows if r.role is not None))

@@ -18,6 +18,7 @@ from engine.runtime.definition_log import announce, append_event, event_json
 from engine.store.chain import format_time
 from engine.store.db import write_session
 from engine.store.models import DefinitionVersion, utcnow
+from engine.text import Label
 
 
 @dataclass(frozen=True)
@@ -170,5 +171,11 @@ class Definitions:
             row = session.scalar(query)
             if row is None:
                 which = f"version {version} of " if version is not None else "published "
-                raise NotFound(f"no {which}program '{program}'")
+                in_id = f"versi {version}" if version is not None else "yang diterbitkan"
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada program '{program}' {in_id}",
+                        en=f"no {which}program '{program}'",
+                    )
+                )
             return row, self.context.definition(row)

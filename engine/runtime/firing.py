@@ -46,6 +46,7 @@ from engine.store.models import (
     User,
     utcnow,
 )
+from engine.text import Label
 
 _CASES = cast(Table, Case.__table__)
 #: The case row with its subject's name, and the actor's active flag and grants (a row per
@@ -154,7 +155,7 @@ def load_rows(transaction: Transaction, case_id: int, actor: str) -> Sequence[Ro
     parameters = {"case_id": case_id, "actor": actor}
     rows = connection.execute(_LOAD_LOCKED if locked else _LOAD_ONE, parameters).all()
     if not rows:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(Label(id=f"tidak ada kasus {case_id}", en=f"no case {case_id}"))
     return rows
 
 
@@ -186,13 +187,22 @@ def transition_for(definition: Definition, case: Case | CaseRow, trigger: str) -
     """The transition ``trigger`` fires from the case's state; :class:`NotFound` for a
     trigger the program does not have, :class:`Conflict` for one not open from here."""
     if trigger not in definition.triggers():
-        raise NotFound(f"{definition.program} has no trigger '{trigger}'")
+        raise NotFound(
+            Label(
+                id=f"{definition.program} tidak mempunyai langkah '{trigger}'",
+                en=f"{definition.program} has no trigger '{trigger}'",
+            )
+        )
     transition = definition.transition(trigger, case.state)
     if transition is None:
-        available = ", ".join(t.trigger for t in definition.transitions_from(case.state)) or "none"
+        open_here = ", ".join(t.trigger for t in definition.transitions_from(case.state))
         raise Conflict(
-            f"'{trigger}' cannot be fired on case {case.id} in state '{case.state}' "
-            f"(available there: {available})"
+            Label(
+                id=f"'{trigger}' tidak dapat dijalankan pada kasus {case.id} di keadaan "
+                f"'{case.state}' (yang tersedia di sana: {open_here or 'tidak ada'})",
+                en=f"'{trigger}' cannot be fired on case {case.id} in state '{case.state}' "
+                f"(available there: {open_here or 'none'})",
+            )
         )
     return transition
 
@@ -200,9 +210,14 @@ def transition_for(definition: Definition, case: Case | CaseRow, trigger: str) -
 def refusal(trigger: str, case_id: int, results: Sequence[GuardResult]) -> TransitionRefused:
     """The error for guards that failed, naming each and why."""
     failed = [r for r in results if not r.ok]
-    lines = "; ".join(f"{r.name}: {r.message.en if r.message else 'failed'}" for r in failed)
+    english = "; ".join(f"{r.name}: {r.message.en if r.message else 'failed'}" for r in failed)
+    indonesian = "; ".join(f"{r.name}: {r.message.id if r.message else 'gagal'}" for r in failed)
     return TransitionRefused(
-        f"'{trigger}' refused on case {case_id}: {lines}", [r.to_json() for r in results]
+        Label(
+            id=f"'{trigger}' ditolak pada kasus {case_id}: {indonesian}",
+            en=f"'{trigger}' refused on case {case_id}: {english}",
+        ),
+        [r.to_json() for r in results],
     )
 
 
@@ -228,8 +243,12 @@ def fire_in(
     actor.check_view(case_id, case.region_path.split("/"))
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
-            f"case {case_id} is at version {case.version}, not {expected_version}: "
-            "it changed since you loaded it; reload and retry"
+            Label(
+                id=f"kasus {case_id} pada versi {case.version}, bukan {expected_version}: "
+                "kasus berubah sejak Anda membukanya; muat ulang dan coba lagi",
+                en=f"case {case_id} is at version {case.version}, not {expected_version}: "
+                "it changed since you loaded it; reload and retry",
+            )
         )
     pinned = context.pinned(transaction, case.definition_version_id)
     definition = pinned.definition
@@ -243,7 +262,13 @@ def fire_in(
     if attachments:
         unexpected = sorted(set(attachments) - set(transition.form_fields))
         if unexpected:
-            raise InvalidData(f"not part of this form: {', '.join(unexpected)}")
+            what = ", ".join(unexpected)
+            raise InvalidData(
+                Label(
+                    id=f"bukan bagian dari formulir ini: {what}",
+                    en=f"not part of this form: {what}",
+                )
+            )
         session = transaction.session
         checked, pending = check_documents(context.documents, session, attachments, actor.name)
         raw.update(checked)
@@ -318,7 +343,12 @@ def fire_in(
     # the ledger's rows, documents and links go with the case's in one transaction
     transaction.before_write(more=bool(entries or pending))
     if not _move_and_append(connection, case_id, seen, changes, record):
-        raise Stale(f"case {case_id} changed after it was read for this firing")
+        raise Stale(
+            Label(
+                id=f"kasus {case_id} berubah setelah dibaca untuk langkah ini",
+                en=f"case {case_id} changed after it was read for this firing",
+            )
+        )
     if entries:
         connection.execute(
             _INSERT_ENTRIES, [{"case_id": case_id, "seq": record["seq"], **e} for e in entries]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData
 from engine.store.models import IdempotentRequest, utcnow
+from engine.text import Label
 
 #: How long a key is remembered (a retry later than this fires anew).
 KEEP = dt.timedelta(hours=24)
@@ -34,7 +35,11 @@ def check_key(key: str) -> str:
     """``key`` if it is 1 to :data:`MAX_KEY` visible ASCII characters; InvalidData else."""
     if not 1 <= len(key) <= MAX_KEY or not all(33 <= ord(c) < 127 for c in key):
         raise InvalidData(
-            f"an Idempotency-Key is 1 to {MAX_KEY} visible ASCII characters (a UUID, say)"
+            Label(
+                id=f"Idempotency-Key terdiri atas 1 sampai {MAX_KEY} karakter ASCII yang "
+                "terlihat (misalnya sebuah UUID)",
+                en=f"an Idempotency-Key is 1 to {MAX_KEY} visible ASCII characters (a UUID, say)",
+            )
         )
     return key
 
@@ -90,8 +95,12 @@ class Once:
             return None
         if row.fingerprint != self.fingerprint:
             raise InvalidData(
-                "this Idempotency-Key was used for another request: send a new key"
-                " for a new request"
+                Label(
+                    id="Idempotency-Key ini sudah dipakai untuk permintaan lain: kirim kunci "
+                    "baru untuk permintaan baru",
+                    en="this Idempotency-Key was used for another request: send a new key"
+                    " for a new request",
+                )
             )
         self.replayed = True
         return dict(row.result)

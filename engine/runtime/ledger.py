@@ -95,8 +95,13 @@ def fold(entries: Iterable[Mapping[str, Any]]) -> LedgerState:
 def _refuse(trigger: str, case_id: int | None, id_text: str, en_text: str) -> TransitionRefused:
     message = Label(id_text, en_text)
     result = {"guard": "ledger", "args": {}, "ok": False, "message": message.to_json()}
-    where = f"'{trigger}' refused" + (f" on case {case_id}" if case_id is not None else "")
-    return TransitionRefused(f"{where}: ledger: {en_text}", [result])
+    where = Label(id=f"langkah '{trigger}' ditolak", en=f"'{trigger}' refused")
+    if case_id is not None:
+        where = Label(id=f"{where.id} pada kasus {case_id}", en=f"{where.en} on case {case_id}")
+    return TransitionRefused(
+        Label(id=f"{where.id}: pembukuan: {id_text}", en=f"{where.en}: ledger: {en_text}"),
+        [result],
+    )
 
 
 def plan(

@@ -13,6 +13,7 @@ from transitions import Machine, MachineError
 
 from engine.errors import Conflict
 from engine.language.model import Definition
+from engine.text import Label
 
 
 class _CaseModel:
@@ -70,5 +71,10 @@ class MachineRegistry:
                 machine.set_state(state, model=model)
                 model.trigger(trigger)  # type: ignore[attr-defined]
             except (MachineError, AttributeError, ValueError) as exc:
-                raise Conflict(f"'{trigger}' cannot be fired from state '{state}'") from exc
+                raise Conflict(
+                    Label(
+                        id=f"langkah '{trigger}' tidak dapat dijalankan dari tahap '{state}'",
+                        en=f"'{trigger}' cannot be fired from state '{state}'",
+                    )
+                ) from exc
             return model.state

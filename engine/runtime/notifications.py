@@ -49,6 +49,7 @@ from engine.store.models import (
     User,
     utcnow,
 )
+from engine.text import Label
 
 if TYPE_CHECKING:
     from engine.runtime.outbox import Event
@@ -272,17 +273,32 @@ class Notifications:
         user themself or an admin (None: the command line)."""
         for kind, channels in changes.items():
             if kind not in KINDS:
-                raise InvalidData(f"unknown notification kind '{kind}' (one of {', '.join(KINDS)})")
+                raise InvalidData(
+                    Label(
+                        id=f"jenis notifikasi '{kind}' tidak dikenal (salah satu dari "
+                        f"{', '.join(KINDS)})",
+                        en=f"unknown notification kind '{kind}' (one of {', '.join(KINDS)})",
+                    )
+                )
             for channel, value in channels.items():
                 if channel not in CHANNELS or not isinstance(value, bool):
                     raise InvalidData(
-                        f"notification channels are {' and '.join(CHANNELS)}, each true or false"
+                        Label(
+                            id=f"saluran notifikasi adalah {' dan '.join(CHANNELS)}, masing-"
+                            "masing true atau false",
+                            en=f"notification channels are {' and '.join(CHANNELS)}, "
+                            "each true or false",
+                        )
                     )
         with write_session(self.context.sessions) as session:
             if by is not None:
                 asking = self.context.actor(session, by)
                 if by != user:
-                    action = f"change the notifications of '{user}' (only the user or an admin may)"
+                    action = Label(
+                        id=f"mengubah notifikasi '{user}' (hanya pengguna itu sendiri atau "
+                        "admin yang boleh)",
+                        en=f"change the notifications of '{user}' (only the user or an admin may)",
+                    )
                     asking.require_role(ADMIN_ROLES, action)
             owner = _user(session, user)
             current = self._preferences(session, owner)["kinds"]
@@ -396,15 +412,19 @@ def _due_event(case: Case) -> str:
     return f"{case.id}.due.{case.state_entered_at.strftime('%Y%m%dT%H%M%S%f')}"
 
 
+def _no_user(name: str) -> NotFound:
+    return NotFound(Label(id=f"tidak ada pengguna '{name}'", en=f"no user '{name}'"))
+
+
 def _user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFound(f"no user '{name}'")
+        raise _no_user(name)
     return user
 
 
 def _user_id(session: Session, name: str) -> int:
     found = session.scalar(select(User.id).where(User.name == name))
     if found is None:
-        raise NotFound(f"no user '{name}'")
+        raise _no_user(name)
     return found

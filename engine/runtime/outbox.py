@@ -42,6 +42,7 @@ from engine.store.models import (
     WebhookDelivery,
     utcnow,
 )
+from engine.text import Label
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,26 @@ def check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidData(f"a webhook URL is http:// or https:// with a host: {url[:200]!r}")
+        raise InvalidData(
+            Label(
+                id=f"URL webhook diawali http:// atau https:// dan memuat host: {url[:200]!r}",
+                en=f"a webhook URL is http:// or https:// with a host: {url[:200]!r}",
+            )
+        )
     if parts.username or parts.password:
-        raise InvalidData("a webhook URL carries no user or password: use --secret")
+        raise InvalidData(
+            Label(
+                id="URL webhook tidak memuat nama pengguna atau kata sandi: pakai --secret",
+                en="a webhook URL carries no user or password: use --secret",
+            )
+        )
     if any(c.isspace() or not c.isprintable() for c in url):
-        raise InvalidData("a webhook URL has no spaces or control characters")
+        raise InvalidData(
+            Label(
+                id="URL webhook tidak boleh memuat spasi atau karakter kendali",
+                en="a webhook URL has no spaces or control characters",
+            )
+        )
     return url
 
 
@@ -239,9 +255,15 @@ class Outbox:
         with ``secret``; ``by``: an admin (None: the command line)."""
         url = check_url(url)
         if not MIN_SECRET <= len(secret) <= 200 or not secret.isprintable():
-            raise InvalidData(f"a webhook secret is {MIN_SECRET} to 200 printable characters")
+            raise InvalidData(
+                Label(
+                    id=f"rahasia webhook terdiri atas {MIN_SECRET} sampai 200 karakter yang "
+                    "dapat dicetak",
+                    en=f"a webhook secret is {MIN_SECRET} to 200 printable characters",
+                )
+            )
         with write_session(self.context.sessions) as session:
-            self._admin(session, by, "add a webhook")
+            self._admin(session, by, Label(id="menambah webhook", en="add a webhook"))
             if (
                 program is not None
                 and session.scalar(
@@ -251,7 +273,9 @@ class Outbox:
                 )
                 is None
             ):
-                raise NotFound(f"no program '{program}'")
+                raise NotFound(
+                    Label(id=f"tidak ada program '{program}'", en=f"no program '{program}'")
+                )
             hook = Webhook(url=url, secret=secret, program=program, created_by=by or CLI)
             session.add(hook)
             session.flush()
@@ -260,7 +284,7 @@ class Outbox:
     def webhooks(self, by: str | None = None) -> list[dict[str, Any]]:
         """Every webhook, removed ones too, with its deliveries counted by status."""
         with self.context.sessions() as session:
-            self._admin(session, by, "list the webhooks")
+            self._admin(session, by, Label(id="melihat daftar webhook", en="list the webhooks"))
             counts: dict[int, dict[str, int]] = {}
             for hook_id, status, count in session.execute(
                 select(WebhookDelivery.webhook_id, WebhookDelivery.status, func.count()).group_by(
@@ -276,10 +300,10 @@ class Outbox:
     def remove_webhook(self, hook_id: int, by: str | None = None) -> dict[str, Any]:
         """Stop sending to webhook ``hook_id`` (its pending deliveries are dropped)."""
         with write_session(self.context.sessions) as session:
-            self._admin(session, by, "remove a webhook")
+            self._admin(session, by, Label(id="menghapus webhook", en="remove a webhook"))
             hook = session.get(Webhook, hook_id)
             if hook is None:
-                raise NotFound(f"no webhook {hook_id}")
+                raise NotFound(Label(id=f"tidak ada webhook {hook_id}", en=f"no webhook {hook_id}"))
             if hook.removed_at is None:
                 hook.removed_at = utcnow()
                 session.execute(
@@ -290,7 +314,7 @@ class Outbox:
                 )
             return webhook_json(hook)
 
-    def _admin(self, session: Session, by: str | None, what: str) -> None:
+    def _admin(self, session: Session, by: str | None, what: Label) -> None:
         if by is not None:
             self.context.actor(session, by).require_role(ADMIN_ROLES, what)
 

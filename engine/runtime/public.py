@@ -42,6 +42,7 @@ GROUP = "group"
 #: Years a public URL may name: anything else is no page (and never reaches the database
 #: as a number its integer column cannot hold).
 YEARS = range(1900, 10000)
+NO_DOCUMENT = Label(id="tidak ada dokumen publik seperti itu", en="no such public document")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 #: What a record that is not a transition of the workflow did, and who made the system's.
 KIND_LABELS = {
@@ -201,7 +202,12 @@ class Public:
         with self.context.sessions() as session:
             region = self._browsable(session, code)
             if year not in YEARS:
-                raise NotFound(f"no public page for {code} in {year}")
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada halaman publik untuk {code} pada tahun {year}",
+                        en=f"no public page for {code} in {year}",
+                    )
+                )
             groups = select(Region.code).where(
                 Region.parent_code == region.code, Region.level == GROUP
             )
@@ -214,7 +220,12 @@ class Public:
                 )
             )
             if not cases:
-                raise NotFound(f"no cases of {region.code} in {year}")
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada kasus {region.code} pada tahun {year}",
+                        en=f"no cases of {region.code} in {year}",
+                    )
+                )
             labels = _Labels(self.context, session)
             latest = session.scalar(select(ChainAnchor).order_by(ChainAnchor.id.desc()).limit(1))
             return RegionYear(
@@ -230,21 +241,26 @@ class Public:
         public document field; :class:`NotFound` otherwise, whatever else it may be (a
         private document of the same case, a public one of another case)."""
         if not (queries.ID_MIN <= case_id <= queries.ID_MAX and SHA256.fullmatch(sha256)):
-            raise NotFound("no such public document")
+            raise NotFound(NO_DOCUMENT)
         with self.context.sessions() as session:
             case = session.get(Case, case_id)
             if case is not None:
                 for document in self._documents(session, case):
                     if document.sha256 == sha256:
                         return document
-        raise NotFound("no such public document")
+        raise NotFound(NO_DOCUMENT)
 
     # -- the parts ----------------------------------------------------------------------
 
     def _browsable(self, session: Session, code: str) -> Region:
         region = session.get(Region, code) if len(code) <= 64 else None
         if region is None or region.level == GROUP:
-            raise NotFound(f"no public page for region {code}")
+            raise NotFound(
+                Label(
+                    id=f"tidak ada halaman publik untuk wilayah {code}",
+                    en=f"no public page for region {code}",
+                )
+            )
         return region
 
     @staticmethod

@@ -35,6 +35,7 @@ from engine.errors import InvalidQuery
 from engine.language import Definition
 from engine.runtime.access import Actor
 from engine.store.models import Case, DefinitionVersion, Region
+from engine.text import Label
 
 #: Sort names the case list accepts (``-name``: descending) and the column each reads.
 SORTS: Mapping[str, InstrumentedAttribute[Any]] = {
@@ -97,26 +98,37 @@ class Cursor:
         be refused here rather than reach the database as something else. Raises
         :class:`InvalidQuery` saying what is wrong."""
         if len(text) > MAX_CURSOR_CHARS:
-            raise InvalidQuery(f"invalid page cursor: longer than {MAX_CURSOR_CHARS} characters")
+            raise _bad_cursor(
+                f"lebih dari {MAX_CURSOR_CHARS} karakter",
+                f"longer than {MAX_CURSOR_CHARS} characters",
+            )
         try:
             raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         except (ValueError, binascii.Error) as exc:
-            raise InvalidQuery(
-                f"invalid page cursor {_shown(text)}: not one this list made"
+            raise _bad_cursor(
+                "bukan buatan daftar ini", "not one this list made", _shown(text)
             ) from exc
         if not isinstance(raw, list) or len(raw) != 5:
-            raise InvalidQuery(f"invalid page cursor {_shown(text)}: not one this list made")
+            raise _bad_cursor("bukan buatan daftar ini", "not one this list made", _shown(text))
         name, segment, value, case_id, now = raw
         if name != order:
             shown = _clip(name) if isinstance(name, str) else "?"
-            raise InvalidQuery(f"the page cursor is for the order '{shown}', not '{order}'")
+            raise InvalidQuery(
+                Label(
+                    id=f"penanda halaman ini untuk urutan '{shown}', bukan '{order}'",
+                    en=f"the page cursor is for the order '{shown}', not '{order}'",
+                )
+            )
         if not _is_int(segment) or not 0 <= segment < len(segments):
-            raise InvalidQuery("invalid page cursor: no such part of the ordering")
+            raise _bad_cursor(*NO_SUCH_SEGMENT)
         if not _is_int(case_id) or not ID_MIN <= case_id <= ID_MAX:
-            raise InvalidQuery("invalid page cursor: the case id is not a case id")
+            raise _bad_cursor("id kasus di dalamnya bukan id kasus", "the case id is not a case id")
         key = segments[segment].key
         if key is None and value is not None:
-            raise InvalidQuery("invalid page cursor: this part of the ordering has no sort value")
+            raise _bad_cursor(
+                "bagian urutan ini tidak memiliki nilai urut",
+                "this part of the ordering has no sort value",
+            )
         return cls(
             order,
             segment,
@@ -134,6 +146,21 @@ ID_MIN, ID_MAX = -(2**31), 2**31 - 1
 
 def _encode_value(value: Any) -> Any:
     return {"t": value.isoformat()} if isinstance(value, dt.datetime) else value
+
+
+#: Why a cursor naming a part of the ordering that is not there is refused (id, en).
+NO_SUCH_SEGMENT = ("tidak ada bagian urutan seperti itu", "no such part of the ordering")
+
+
+def _bad_cursor(id_reason: str, en_reason: str, shown: str = "") -> InvalidQuery:
+    """The refusal of a page cursor this list did not make (``shown``: the cursor, clipped)."""
+    named = f" {shown}" if shown else ""
+    return InvalidQuery(
+        Label(
+            id=f"penanda halaman{named} tidak sah: {id_reason}",
+            en=f"invalid page cursor{named}: {en_reason}",
+        )
+    )
 
 
 def _clip(text: str) -> str:
@@ -160,7 +187,10 @@ def _typed(value: Any, column: InstrumentedAttribute[Any]) -> Any:
         length = getattr(column.type, "length", None)
         if length is None or len(value) <= length:
             return value
-    raise InvalidQuery(f"invalid page cursor: its {column.key} value is not one a case can have")
+    raise _bad_cursor(
+        f"nilai {column.key} di dalamnya bukan nilai yang dapat dimiliki sebuah kasus",
+        f"its {column.key} value is not one a case can have",
+    )
 
 
 def _moment(value: Any) -> dt.datetime:
@@ -172,7 +202,9 @@ def _moment(value: Any) -> dt.datetime:
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment
-    raise InvalidQuery("invalid page cursor: a time in it is not a time with a zone")
+    raise _bad_cursor(
+        "waktu di dalamnya bukan waktu dengan zona waktu", "a time in it is not a time with a zone"
+    )
 
 
 def parse_sort(sort: str | None) -> tuple[str, bool]:
@@ -181,7 +213,11 @@ def parse_sort(sort: str | None) -> tuple[str, bool]:
     name = sort.removeprefix("-")
     if name not in SORTS:
         raise InvalidQuery(
-            f"cannot sort by '{_clip(sort)}' (choose from {', '.join(SORTS)}, or -name)"
+            Label(
+                id=f"tidak dapat mengurutkan menurut '{_clip(sort)}' (pilih dari "
+                f"{', '.join(SORTS)}, atau -nama)",
+                en=f"cannot sort by '{_clip(sort)}' (choose from {', '.join(SORTS)}, or -name)",
+            )
         )
     return name, sort.startswith("-")
 
@@ -351,7 +387,7 @@ def page_cases(
     found: list[tuple[Case, int]] = []
     first = cursor.segment if cursor else 0
     if not 0 <= first < len(segments):
-        raise InvalidQuery("invalid page cursor: no such part of the ordering")
+        raise _bad_cursor(*NO_SUCH_SEGMENT)
     # the relationships are looked up once per page (page_lookups), not joined per row
     loaded = query.options(raiseload(Case.definition_version), raiseload(Case.subject))
     for index in range(first, len(segments)):
@@ -377,7 +413,7 @@ def _after(segment: Segment, cursor: Cursor) -> ColumnElement[bool]:
     if key is None:
         return Case.id < case_id if segment.descending else Case.id > case_id
     if value is None:
-        raise InvalidQuery("invalid page cursor: no sort value")
+        raise _bad_cursor("tidak ada nilai urut", "no sort value")
     if segment.descending:
         return and_(key <= value, or_(key < value, Case.id < case_id))
     return and_(key >= value, or_(key > value, Case.id > case_id))

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidData, NotFound
 from engine.language.roles import LEVELS, level_rank
 from engine.runtime.context import Context
+from engine.runtime.levels import level_word
 from engine.store.db import write_session
 from engine.store.models import Region
+from engine.text import Label
 
 CSV_COLUMNS = ("code", "level", "name", "parent_code")
 #: An import may add this column: each non-empty cell sets the region's contact.
@@ -58,9 +60,19 @@ def clean_contact(text: str) -> str | None:
     is one line of printable characters of at most :data:`MAX_CONTACT`."""
     text = text.strip()
     if not text.isprintable():
-        raise InvalidData("a contact is one line of printable text (no control characters)")
+        raise InvalidData(
+            Label(
+                id="kontak berupa satu baris teks yang dapat dicetak (tanpa karakter kendali)",
+                en="a contact is one line of printable text (no control characters)",
+            )
+        )
     if len(text) > MAX_CONTACT:
-        raise InvalidData(f"a contact has at most {MAX_CONTACT} characters, not {len(text)}")
+        raise InvalidData(
+            Label(
+                id=f"kontak paling banyak {MAX_CONTACT} karakter, bukan {len(text)}",
+                en=f"a contact has at most {MAX_CONTACT} characters, not {len(text)}",
+            )
+        )
     return text or None
 
 
@@ -79,28 +91,43 @@ class Regions:
         try:
             text = Path(path).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidData(f"{name}: cannot read: {exc}") from exc
+            raise InvalidData(
+                Label(id=f"{name}: tidak dapat dibaca: {exc}", en=f"{name}: cannot read: {exc}")
+            ) from exc
         reader = csv.reader(io.StringIO(text))
         header = next(reader, None)
         columns = [h.strip() for h in header or []]
         if columns not in (list(CSV_COLUMNS), [*CSV_COLUMNS, CONTACT_COLUMN]):
+            wanted, got = ",".join(CSV_COLUMNS), ",".join(header or [])
             raise InvalidData(
-                f"{name}:1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header or [])}"
+                Label(
+                    id=f"{name}:1: baris judul harus {wanted}, bukan {got}",
+                    en=f"{name}:1: header must be {wanted}, got {got}",
+                )
             )
         rows: list[tuple[int, RegionRow]] = []
-        errors: list[str] = []
+        errors: list[Label] = []
         for record in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(columns):
-                errors.append(f"{name}:{line}: expected {len(columns)} columns, got {len(record)}")
+                errors.append(
+                    _at(
+                        name,
+                        line,
+                        Label(
+                            id=f"seharusnya {len(columns)} kolom, ada {len(record)}",
+                            en=f"expected {len(columns)} columns, got {len(record)}",
+                        ),
+                    )
+                )
                 continue
             code, level, region_name, parent, *rest = (cell.strip() for cell in record)
             try:
                 contact = clean_contact(rest[0]) if rest else None
             except InvalidData as bad:
-                errors.append(f"{name}:{line}: {bad.message}")
+                errors.append(_at(name, line, Label(id=bad.text("id"), en=bad.message)))
                 continue
             rows.append(
                 (line, RegionRow(code, level, region_name, parent or None, contact=contact))
@@ -108,7 +135,10 @@ class Regions:
         return self.upsert(rows, name, errors)
 
     def upsert(
-        self, rows: Iterable[tuple[int, RegionRow]], source: str, errors: list[str] | None = None
+        self,
+        rows: Iterable[tuple[int, RegionRow]],
+        source: str,
+        errors: list[Label] | None = None,
     ) -> int:
         """Check all rows, then insert new regions and rename existing ones in one transaction."""
         errors = list(errors or [])
@@ -122,10 +152,13 @@ class Regions:
             for line, row in rows:
                 reason = self._check(row, seen, existing)
                 if reason:
-                    errors.append(f"{source}:{line}: {reason}")
+                    errors.append(_at(source, line, reason))
                 seen.setdefault(row.code, row)
             if errors:
-                raise InvalidData("\n".join(sorted(errors, key=_line_of)))
+                errors.sort(key=lambda error: _line_of(error.en))
+                raise InvalidData(
+                    Label(id="\n".join(e.id for e in errors), en="\n".join(e.en for e in errors))
+                )
             paths = {code: region.path for code, region in existing.items()}
             new_rows: list[dict[str, Any]] = []
             for _, row in rows:
@@ -166,17 +199,26 @@ class Regions:
     @staticmethod
     def _check(
         row: RegionRow, seen: dict[str, RegionRow], existing: dict[str, Region]
-    ) -> str | None:
+    ) -> Label | None:
         if not row.code or any(ch.isspace() or ch == "/" for ch in row.code):
-            return f"bad code {row.code!r} (no spaces or '/')"
+            return Label(
+                id=f"kode {row.code!r} tidak sah (tanpa spasi atau '/')",
+                en=f"bad code {row.code!r} (no spaces or '/')",
+            )
         if row.level not in IMPORT_LEVELS:
-            return f"unknown level {row.level!r} (one of {', '.join(IMPORT_LEVELS)})"
+            return _unknown_level(row.level, IMPORT_LEVELS)
         if not row.name:
-            return "name is empty"
+            return Label(id="nama kosong", en="name is empty")
         if row.code in seen:
-            return f"code {row.code} appears twice in the file"
+            return Label(
+                id=f"kode {row.code} muncul dua kali dalam berkas",
+                en=f"code {row.code} appears twice in the file",
+            )
         if row.parent_code == row.code:
-            return f"{row.code} cannot be its own parent"
+            return Label(
+                id=f"{row.code} tidak dapat menjadi induk dirinya sendiri",
+                en=f"{row.code} cannot be its own parent",
+            )
         parent_level = None
         if row.parent_code:
             if row.parent_code in seen:
@@ -184,24 +226,36 @@ class Regions:
             elif row.parent_code in existing:
                 parent_level = existing[row.parent_code].level
             else:
-                return (
-                    f"unknown parent {row.parent_code} (it must exist or come earlier in the file)"
+                return Label(
+                    id=f"induk {row.parent_code} tidak dikenal (induk harus sudah ada atau "
+                    "tercantum lebih awal dalam berkas)",
+                    en=f"unknown parent {row.parent_code} "
+                    "(it must exist or come earlier in the file)",
                 )
             if (
                 parent_level in IMPORT_LEVELS
                 and row.level in IMPORT_LEVELS
                 and level_rank(parent_level) >= level_rank(row.level)
             ):
-                return f"a {row.level} cannot be under a {parent_level} ({row.parent_code})"
+                return Label(
+                    id=f"{level_word(row.level)} tidak dapat berada di bawah "
+                    f"{level_word(parent_level)} ({row.parent_code})",
+                    en=f"a {row.level} cannot be under a {parent_level} ({row.parent_code})",
+                )
         elif row.level not in ("provinsi", "kota"):
-            return f"a {row.level} needs a parent_code"
+            return Label(
+                id=f"{level_word(row.level)} memerlukan parent_code",
+                en=f"a {row.level} needs a parent_code",
+            )
         current = existing.get(row.code)
         if current is not None and (
             current.level != row.level or current.parent_code != row.parent_code
         ):
-            return (
-                f"{row.code} exists as {current.level} under {current.parent_code}; "
-                "changing level or parent is not supported by import"
+            return Label(
+                id=f"{row.code} sudah ada sebagai {level_word(current.level)} di bawah "
+                f"{current.parent_code}; impor tidak dapat mengubah tingkat atau induknya",
+                en=f"{row.code} exists as {current.level} under {current.parent_code}; "
+                "changing level or parent is not supported by import",
             )
         return None
 
@@ -211,12 +265,13 @@ class Regions:
         contact = clean_contact(text)
         with write_session(self.context.sessions) as session:
             if by is not None:
-                self.context.actor(session, by).require_role(
-                    ADMIN_ROLES, f"set the contact of region {code}"
+                action = Label(
+                    id=f"mengatur kontak wilayah {code}", en=f"set the contact of region {code}"
                 )
+                self.context.actor(session, by).require_role(ADMIN_ROLES, action)
             region = session.get(Region, code)
             if region is None:
-                raise NotFound(f"no region {code}")
+                raise _no_region(code)
             region.contact = contact
             session.flush()
             return region_json(region)
@@ -255,7 +310,7 @@ class Regions:
         unscoped grant: everywhere), by code, at most ``limit``: what a user may pick as the
         subject of a new case."""
         if level not in LEVELS:
-            raise InvalidData(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+            raise InvalidData(_unknown_level(level, LEVELS))
         wanted = set(codes)
         with self.context.sessions() as session:
             query = select(Region).where(Region.level == level).order_by(Region.code)
@@ -285,14 +340,14 @@ class Regions:
         ``search`` (ignoring case), with a code after ``after`` (keyset paging), at most
         ``limit``."""
         if level is not None and level not in LEVELS:
-            raise InvalidData(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+            raise InvalidData(_unknown_level(level, LEVELS))
         with self.context.sessions() as session:
             query = select(Region).order_by(Region.code)
             if level:
                 query = query.where(Region.level == level)
             if parent:
                 if session.get(Region, parent) is None:
-                    raise NotFound(f"no region {parent}")
+                    raise _no_region(parent)
                 query = query.where(Region.parent_code == parent)
             if search:
                 query = query.where(
@@ -317,7 +372,12 @@ def _official_rows(kota_codes: Iterable[str]) -> list[tuple[int, RegionRow]]:
     for code in dict.fromkeys(kota_codes):
         kota = wilayah.get_wilayah(code)
         if kota is None or kota.type not in ("kota", "kabupaten"):
-            raise NotFound(f"no kota or kabupaten with code {code} in the Kemendagri list")
+            raise NotFound(
+                Label(
+                    id=f"tidak ada kota atau kabupaten berkode {code} dalam daftar Kemendagri",
+                    en=f"no kota or kabupaten with code {code} in the Kemendagri list",
+                )
+            )
         province = wilayah.get_wilayah(code.split(".")[0])
         if province is not None and province.code not in provinces:
             provinces.add(province.code)
@@ -328,6 +388,23 @@ def _official_rows(kota_codes: Iterable[str]) -> list[tuple[int, RegionRow]]:
             for village in wilayah.list_wilayah(kecamatan.code):
                 rows.append((0, RegionRow(village.code, "kelurahan", village.name, kecamatan.code)))
     return rows
+
+
+def _no_region(code: str) -> NotFound:
+    return NotFound(Label(id=f"tidak ada wilayah {code}", en=f"no region {code}"))
+
+
+def _unknown_level(level: str, levels: Iterable[str]) -> Label:
+    one_of = ", ".join(levels)
+    return Label(
+        id=f"tingkat {level!r} tidak dikenal (salah satu dari {one_of})",
+        en=f"unknown level {level!r} (one of {one_of})",
+    )
+
+
+def _at(source: str, line: int, reason: Label) -> Label:
+    """``reason`` at ``source:line`` (a row of an imported file)."""
+    return Label(id=f"{source}:{line}: {reason.id}", en=f"{source}:{line}: {reason.en}")
 
 
 def _line_of(error: str) -> int:

@@ -12,6 +12,7 @@ from engine.language.roles import LEVELS
 from engine.runtime import ledger
 from engine.runtime.context import Context
 from engine.store.models import Case, DefinitionVersion, LedgerEntry, Region
+from engine.text import Label
 
 MONEY_COLUMNS = ("budget", "approved", "disbursed", "spent")
 
@@ -24,7 +25,13 @@ class Reports:
         """Cases and their RAB, approved, disbursed and spent (LPJ accepted) totals per region
         at ``level`` (kota, kecamatan, kelurahan...), plus the program's grand total."""
         if level not in LEVELS:
-            raise InvalidData(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+            one_of = ", ".join(LEVELS)
+            raise InvalidData(
+                Label(
+                    id=f"tingkat {level!r} tidak dikenal (salah satu dari {one_of})",
+                    en=f"unknown level {level!r} (one of {one_of})",
+                )
+            )
         with self.context.sessions() as session:
             if (
                 session.scalar(
@@ -32,7 +39,9 @@ class Reports:
                 )
                 is None
             ):
-                raise NotFound(f"no program '{program}'")
+                raise NotFound(
+                    Label(id=f"tidak ada program '{program}'", en=f"no program '{program}'")
+                )
             cases = session.execute(
                 select(Case.id, Case.region_path).where(Case.program == program, Case.year == year)
             ).all()

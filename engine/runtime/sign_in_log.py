@@ -11,6 +11,7 @@ from engine.runtime.context import Context
 from engine.runtime.sign_in import OUTCOMES
 from engine.store.chain import format_time
 from engine.store.models import SignInAttempt
+from engine.text import Label
 
 #: Who may read the log.
 LOG_ROLES = ("admin",)
@@ -45,11 +46,22 @@ class SignInLog:
         ``outcome``, older than attempt ``before`` (the next page); Forbidden unless
         ``viewer`` holds a role of :data:`LOG_ROLES`."""
         if outcome is not None and outcome not in OUTCOMES:
-            raise InvalidData(f"unknown outcome '{outcome}' (one of {', '.join(OUTCOMES)})")
+            raise InvalidData(
+                Label(
+                    id=f"hasil '{outcome}' tidak dikenal (salah satu dari {', '.join(OUTCOMES)})",
+                    en=f"unknown outcome '{outcome}' (one of {', '.join(OUTCOMES)})",
+                )
+            )
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidData(f"limit must be between 1 and {MAX_LIMIT}")
+            raise InvalidData(
+                Label(
+                    id=f"batas harus antara 1 dan {MAX_LIMIT}",
+                    en=f"limit must be between 1 and {MAX_LIMIT}",
+                )
+            )
         with self.context.sessions() as session:
-            self.context.actor(session, viewer).require_role(LOG_ROLES, "read the sign-in log")
+            action = Label(id="membaca log upaya masuk", en="read the sign-in log")
+            self.context.actor(session, viewer).require_role(LOG_ROLES, action)
             query = select(SignInAttempt).order_by(SignInAttempt.id.desc()).limit(limit)
             if name:
                 query = query.where(SignInAttempt.user_name.icontains(name, autoescape=True))

@@ -18,6 +18,7 @@ from engine.runtime.context import Context
 from engine.store.chain import format_time
 from engine.store.db import write_session
 from engine.store.models import ApiToken, User, utcnow
+from engine.text import Label
 
 #: Every token starts so (and a secret scanner can recognise a leaked one by it).
 PREFIX = "rukun_"
@@ -90,15 +91,32 @@ class Tokens:
         is who asks (None: the command line, trusted): the user themself or an admin."""
         name = (name or "").strip() or "api"
         if len(name) > MAX_NAME or not name.isprintable():
-            raise InvalidData(f"a token's name is up to {MAX_NAME} printable characters")
+            raise InvalidData(
+                Label(
+                    id=f"nama token paling banyak {MAX_NAME} karakter yang dapat dicetak",
+                    en=f"a token's name is up to {MAX_NAME} printable characters",
+                )
+            )
         if days is not None and not 1 <= days <= MAX_DAYS:
-            raise InvalidData(f"a token lasts from 1 to {MAX_DAYS} days")
+            raise InvalidData(
+                Label(
+                    id=f"token berlaku 1 sampai {MAX_DAYS} hari",
+                    en=f"a token lasts from 1 to {MAX_DAYS} days",
+                )
+            )
         secret = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         with write_session(self.context.sessions) as session:
-            owner = self._owner(session, user, by, "make a token for")
+            owner = self._owner(
+                session, user, by, Label(id="membuat token untuk", en="make a token for")
+            )
             if not owner.active:
-                raise InvalidData(f"user '{user}' is not active: a token of theirs would not work")
+                raise InvalidData(
+                    Label(
+                        id=f"pengguna '{user}' tidak aktif: tokennya tidak akan berfungsi",
+                        en=f"user '{user}' is not active: a token of theirs would not work",
+                    )
+                )
             token = ApiToken(
                 user=owner,
                 name=name,
@@ -124,9 +142,11 @@ class Tokens:
             )
             if user is None:
                 if by is not None:
-                    self._admin(session, by, "list everyone's tokens")
+                    action = Label(id="melihat token semua pengguna", en="list everyone's tokens")
+                    self._admin(session, by, action)
             else:
-                owner = self._owner(session, user, by, "list the tokens of")
+                what = Label(id="melihat token milik", en="list the tokens of")
+                owner = self._owner(session, user, by, what)
                 query = query.where(ApiToken.user_id == owner.id)
             now = utcnow()
             return [token_json(t, now) for t in session.scalars(query)]
@@ -137,9 +157,10 @@ class Tokens:
         with write_session(self.context.sessions) as session:
             token = session.get(ApiToken, token_id)
             if token is None:
-                raise NotFound(f"no token {token_id}")
+                raise NotFound(Label(id=f"tidak ada token {token_id}", en=f"no token {token_id}"))
             if by is not None and by != token.user.name:  # not naming whose it is
-                self._admin(session, by, f"revoke token {token_id}")
+                action = Label(id=f"mencabut token {token_id}", en=f"revoke token {token_id}")
+                self._admin(session, by, action)
             if token.revoked_at is None:
                 token.revoked_at, token.revoked_by = utcnow(), by or CLI
             return token_json(token)
@@ -148,7 +169,12 @@ class Tokens:
         """The name of the active user whose token ``secret`` is, if the token is neither
         expired nor revoked; :class:`Unauthenticated` otherwise (one message for every
         reason, so a guesser learns nothing)."""
-        refused = Unauthenticated("the API token is unknown, expired or revoked")
+        refused = Unauthenticated(
+            Label(
+                id="token API tidak dikenal, kedaluwarsa, atau sudah dicabut",
+                en="the API token is unknown, expired or revoked",
+            )
+        )
         if not secret.startswith(PREFIX) or len(secret) > 200:
             raise refused
         now = utcnow()
@@ -168,18 +194,21 @@ class Tokens:
                 )
         return str(row.name)
 
-    def _owner(self, session: Session, user: str, by: str | None, what: str) -> User:
+    def _owner(self, session: Session, user: str, by: str | None, what: Label) -> User:
         """The user ``user``, if ``by`` may handle their tokens: checked first, so that
         someone who may not learns nothing (not even whether ``user`` exists)."""
         if by is not None and by != user:
-            self._admin(session, by, f"{what} '{user}'")
+            self._admin(session, by, Label(id=f"{what.id} '{user}'", en=f"{what.en} '{user}'"))
         owner = session.scalar(select(User).where(User.name == user))
         if owner is None:
-            raise NotFound(f"no user '{user}'")
+            raise NotFound(Label(id=f"tidak ada pengguna '{user}'", en=f"no user '{user}'"))
         if by == user:
             self.context.actor(session, by)  # an active user
         return owner
 
-    def _admin(self, session: Session, by: str, what: str) -> None:
-        action = f"{what} (only the user or an admin may)"
+    def _admin(self, session: Session, by: str, what: Label) -> None:
+        action = Label(
+            id=f"{what.id} (hanya pengguna itu sendiri atau admin yang boleh)",
+            en=f"{what.en} (only the user or an admin may)",
+        )
         self.context.actor(session, by).require_role(ADMIN_ROLES, action)

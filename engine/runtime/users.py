@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.language.roles import BUILTIN_ROLES
 from engine.runtime.context import Context
+from engine.runtime.levels import level_word
 from engine.runtime.mail import MAX_ADDRESS, valid_address
 from engine.store.db import write_session
 from engine.store.models import DefinitionVersion, GrantEvent, Region, RoleGrant, User
+from engine.text import Label
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -70,14 +72,21 @@ class Users:
         with an e-mail address for notifications if given."""
         name = name.strip()
         if not name or len(name) > 100 or any(ch.isspace() for ch in name):
-            raise InvalidData("user name must be 1-100 characters without spaces")
+            raise InvalidData(
+                Label(
+                    id="nama pengguna terdiri atas 1-100 karakter tanpa spasi",
+                    en="user name must be 1-100 characters without spaces",
+                )
+            )
         level = self._role_level(role)
         if password is not None:
             _check_password(password)
         email = _check_email(email)
         with write_session(self.context.sessions) as session:
             if session.scalar(select(User).where(User.name == name)) is not None:
-                raise Conflict(f"user '{name}' already exists")
+                raise Conflict(
+                    Label(id=f"pengguna '{name}' sudah ada", en=f"user '{name}' already exists")
+                )
             for code in regions:
                 _check_region(session, role, level, code)
             user = User(
@@ -103,7 +112,13 @@ class Users:
             if region is not None:
                 _check_region(session, role, level, region)
             if any(g.role == role and g.region_code == region for g in user.grants):
-                raise Conflict(f"user '{name}' already holds {_grant_label(role, region)}")
+                grant = _grant_label(role, region)
+                raise Conflict(
+                    Label(
+                        id=f"pengguna '{name}' sudah memegang {grant}",
+                        en=f"user '{name}' already holds {grant}",
+                    )
+                )
             user.grants.append(RoleGrant(role=role, region_code=region))
             session.add(_event(name, "granted", role, region, by))
             session.flush()
@@ -121,16 +136,30 @@ class Users:
             found = [g for g in user.grants if g.role == role and g.region_code == region]
             if not found:
                 held = ", ".join(_grant_label(g.role, g.region_code) for g in user.grants)
-                raise NotFound(f"user '{name}' does not hold {label} (holds: {held or 'none'})")
+                raise NotFound(
+                    Label(
+                        id=f"pengguna '{name}' tidak memegang {label} (memegang: "
+                        f"{held or 'tidak ada'})",
+                        en=f"user '{name}' does not hold {label} (holds: {held or 'none'})",
+                    )
+                )
             if len(user.grants) == 1:
                 raise Conflict(
-                    f"cannot revoke {label}: it is the only grant of user '{name}'; "
-                    "grant another role first, or deactivate the user"
+                    Label(
+                        id=f"{label} tidak dapat dicabut: itu satu-satunya hak pengguna "
+                        f"'{name}'; berikan peran lain lebih dulu, atau nonaktifkan pengguna",
+                        en=f"cannot revoke {label}: it is the only grant of user '{name}'; "
+                        "grant another role first, or deactivate the user",
+                    )
                 )
             if by == name and role == "admin" and sum(g.role == "admin" for g in user.grants) == 1:
                 raise Conflict(
-                    f"cannot revoke {label}: it is your own last admin grant; "
-                    "ask another admin to do it"
+                    Label(
+                        id=f"{label} tidak dapat dicabut: itu hak admin terakhir Anda sendiri; "
+                        "mintalah admin lain melakukannya",
+                        en=f"cannot revoke {label}: it is your own last admin grant; "
+                        "ask another admin to do it",
+                    )
                 )
             user.grants.remove(found[0])
             session.add(_event(name, "revoked", role, region, by))
@@ -141,7 +170,13 @@ class Users:
         """Deactivate a user (they can no longer sign in or act) or reactivate them; ``by``
         (the admin doing it) may not deactivate themself."""
         if by == name and not active:
-            raise Conflict(f"user '{name}' cannot deactivate their own account; ask another admin")
+            raise Conflict(
+                Label(
+                    id=f"pengguna '{name}' tidak dapat menonaktifkan akunnya sendiri; mintalah "
+                    "admin lain",
+                    en=f"user '{name}' cannot deactivate their own account; ask another admin",
+                )
+            )
         with write_session(self.context.sessions) as session:
             user = _user(session, name)
             if user.active != active:
@@ -156,7 +191,10 @@ class Users:
         email = _check_email(email)
         with write_session(self.context.sessions) as session:
             if by is not None:
-                action = f"change the e-mail address of '{name}'"
+                action = Label(
+                    id=f"mengubah alamat e-mail '{name}'",
+                    en=f"change the e-mail address of '{name}'",
+                )
                 self.context.actor(session, by).require_role(("admin",), action)
             user = _user(session, name)
             user.email = email
@@ -167,7 +205,13 @@ class Users:
         """The region level ``role`` is scoped to (None: any); InvalidData if unknown."""
         roles = self.known_roles()
         if role not in roles:
-            raise InvalidData(f"unknown role '{role}' (one of {', '.join(sorted(roles))})")
+            one_of = ", ".join(sorted(roles))
+            raise InvalidData(
+                Label(
+                    id=f"peran '{role}' tidak dikenal (salah satu dari {one_of})",
+                    en=f"unknown role '{role}' (one of {one_of})",
+                )
+            )
         return roles[role]
 
     def set_password(self, name: str, password: str) -> None:
@@ -237,7 +281,7 @@ def _event(
 def _user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFound(f"no user '{name}'")
+        raise NotFound(Label(id=f"tidak ada pengguna '{name}'", en=f"no user '{name}'"))
     return user
 
 
@@ -250,7 +294,12 @@ def _dummy_hash() -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidData(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidData(
+            Label(
+                id=f"kata sandi paling sedikit {MIN_PASSWORD_LENGTH} karakter",
+                en=f"password must have at least {MIN_PASSWORD_LENGTH} characters",
+            )
+        )
 
 
 def _check_email(email: str | None) -> str | None:
@@ -260,8 +309,12 @@ def _check_email(email: str | None) -> str | None:
         return None
     if not valid_address(email):
         raise InvalidData(
-            f"not an e-mail address Rukun accepts: name@example.go.id, at most {MAX_ADDRESS} "
-            "characters, no spaces, quotes or line breaks"
+            Label(
+                id=f"bukan alamat e-mail yang diterima Rukun: nama@contoh.go.id, paling banyak "
+                f"{MAX_ADDRESS} karakter, tanpa spasi, tanda kutip, atau ganti baris",
+                en=f"not an e-mail address Rukun accepts: name@example.go.id, at most "
+                f"{MAX_ADDRESS} characters, no spaces, quotes or line breaks",
+            )
         )
     return email
 
@@ -270,6 +323,12 @@ def _check_region(session: Session, role: str, level: str | None, code: str) -> 
     """The region exists and is of the level ``role`` is scoped to."""
     region = session.get(Region, code)
     if region is None:
-        raise NotFound(f"no region {code}")
+        raise NotFound(Label(id=f"tidak ada wilayah {code}", en=f"no region {code}"))
     if level is not None and region.level != level:
-        raise InvalidData(f"role {role} is scoped to a {level}; {code} is a {region.level}")
+        raise InvalidData(
+            Label(
+                id=f"peran {role} berlaku untuk satu {level_word(level)}; {code} adalah "
+                f"{level_word(region.level)}",
+                en=f"role {role} is scoped to a {level}; {code} is a {region.level}",
+            )
+        )

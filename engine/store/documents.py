@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidData
+from engine.text import Label
 
 ZIP_CONTAINERS = ("application/vnd.openxmlformats", "application/vnd.oasis.opendocument")
 
@@ -92,28 +93,43 @@ class DocumentStore:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise InvalidData(f"cannot read {path}: {exc.strerror}") from exc
+            raise InvalidData(
+                Label(
+                    id=f"{path} tidak dapat dibaca: {exc.strerror}",
+                    en=f"cannot read {path}: {exc.strerror}",
+                )
+            ) from exc
         if size > self.max_bytes:
-            raise InvalidData(f"{path.name} is {size} bytes; the limit is {self.max_bytes} bytes")
+            raise self._too_large(path.name, size)
         return self.check_bytes(path.read_bytes(), filename or path.name)
 
     def check_bytes(self, content: bytes, filename: str) -> Pending:
         """Check size and media type and hash the content; nothing is written until
         :meth:`write` (a transition stores its documents only once nothing can refuse it)."""
         if len(content) > self.max_bytes:
-            raise InvalidData(
-                f"{filename} is {len(content)} bytes; the limit is {self.max_bytes} bytes"
-            )
+            raise self._too_large(filename, len(content))
         if not content:
-            raise InvalidData(f"{filename} is empty")
+            raise InvalidData(Label(id=f"{filename} kosong", en=f"{filename} is empty"))
         media_type = self.media_type(content, filename)
         if media_type not in self.allowed_types:
             raise InvalidData(
-                f"{filename}: file type {media_type} is not accepted "
-                f"(accepted: PDF, images, office documents, plain text)"
+                Label(
+                    id=f"{filename}: jenis berkas {media_type} tidak diterima (yang diterima: "
+                    "PDF, gambar, dokumen perkantoran, teks biasa)",
+                    en=f"{filename}: file type {media_type} is not accepted "
+                    f"(accepted: PDF, images, office documents, plain text)",
+                )
             )
         sha256 = hashlib.sha256(content).hexdigest()
         return Pending(StoredFile(sha256, len(content), media_type, Path(filename).name), content)
+
+    def _too_large(self, filename: str, size: int) -> InvalidData:
+        return InvalidData(
+            Label(
+                id=f"{filename} berukuran {size} byte; batasnya {self.max_bytes} byte",
+                en=f"{filename} is {size} bytes; the limit is {self.max_bytes} bytes",
+            )
+        )
 
     def write(self, pending: Pending) -> StoredFile:
         """Store a checked file under its hash: written in full under a temporary name,

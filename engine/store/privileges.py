@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from engine.errors import InvalidData
 from engine.store.models import Base
+from engine.text import Label
 
 #: Tables that are only ever appended to (database triggers refuse UPDATE and DELETE).
 APPEND_ONLY_TABLES = (
@@ -32,7 +33,13 @@ def app_role_statements(role: str, schema: str) -> list[str]:
     """The GRANTs that give ``role`` what the app needs in ``schema``, and nothing more."""
     for name, value in (("role", role), ("schema", schema)):
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
-            raise InvalidData(f"{name} {value!r} is not a plain PostgreSQL identifier")
+            what = {"role": "peran", "schema": "skema"}[name]
+            raise InvalidData(
+                Label(
+                    id=f"{what} {value!r} bukan pengenal PostgreSQL yang sederhana",
+                    en=f"{name} {value!r} is not a plain PostgreSQL identifier",
+                )
+            )
     statements = [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
@@ -53,7 +60,12 @@ def grant_app_role(engine: Engine, role: str) -> list[str]:
     """Run :func:`app_role_statements` on ``engine`` (signed in as the tables' owner) for
     its current schema; returns the statements run. Run it again after every upgrade."""
     if engine.dialect.name != "postgresql":
-        raise InvalidData("database roles are a PostgreSQL matter; SQLite has none")
+        raise InvalidData(
+            Label(
+                id="peran basis data adalah urusan PostgreSQL; SQLite tidak memilikinya",
+                en="database roles are a PostgreSQL matter; SQLite has none",
+            )
+        )
     with engine.begin() as connection:
         schema = connection.execute(text("SELECT current_schema()")).scalar_one()
         statements = app_role_statements(role, schema)

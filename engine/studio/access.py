@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine.errors import Forbidden
 from engine.runtime.access import Actor
 from engine.store.models import Region
+from engine.text import Label
 
 STUDIO_ROLES = ("program_officer", "admin")
 
@@ -31,36 +32,52 @@ def _ancestors(session: Session, codes: Sequence[str]) -> dict[str, set[str]]:
 
 
 def program_role(
-    session: Session, actor: Actor, program: str, regions: Sequence[str], action: str
+    session: Session, actor: Actor, program: str, regions: Sequence[str], action: Label
 ) -> str:
-    """The studio role under which ``actor`` may do ``action`` on ``program`` (whose
-    definition runs in ``regions``; empty: anywhere); :class:`Forbidden` otherwise."""
+    """The studio role under which ``actor`` may do ``action`` (a verb phrase, "publish
+    it") on ``program`` (whose definition runs in ``regions``; empty: anywhere);
+    :class:`Forbidden` otherwise."""
     grants = [g for g in actor.grants if g.role in STUDIO_ROLES]
     if not grants:
         raise Forbidden(
-            f"user '{actor.name}' may not {action}: it needs role program_officer or admin"
+            Label(
+                id=f"pengguna '{actor.name}' tidak dapat {action.id}: diperlukan peran "
+                "program_officer atau admin",
+                en=f"user '{actor.name}' may not {action.en}: it needs role program_officer or "
+                "admin",
+            )
         )
     for grant in grants:
         if grant.region_code is None:
             return grant.role
     if not regions:
+        limits = ", ".join(str(g.region_code) for g in grants)
         raise Forbidden(
-            f"user '{actor.name}' may not {action}: {program} runs in every region, and "
-            f"their grant is limited to {', '.join(str(g.region_code) for g in grants)}"
+            Label(
+                id=f"pengguna '{actor.name}' tidak dapat {action.id}: {program} berjalan di "
+                f"semua wilayah, sedangkan wewenangnya terbatas pada {limits}",
+                en=f"user '{actor.name}' may not {action.en}: {program} runs in every region, "
+                f"and their grant is limited to {limits}",
+            )
         )
     ancestors = _ancestors(session, regions)
     for grant in grants:
         if all(grant.region_code in ancestors[code] for code in regions):
             return grant.role
+    where, held = ", ".join(regions), ", ".join(str(g) for g in grants)
     raise Forbidden(
-        f"user '{actor.name}' may not {action}: {program} runs in {', '.join(regions)}, "
-        f"outside their grant ({', '.join(str(g) for g in grants)})"
+        Label(
+            id=f"pengguna '{actor.name}' tidak dapat {action.id}: {program} berjalan di "
+            f"{where}, di luar wewenangnya ({held})",
+            en=f"user '{actor.name}' may not {action.en}: {program} runs in {where}, "
+            f"outside their grant ({held})",
+        )
     )
 
 
 def may_work_on(session: Session, actor: Actor, program: str, regions: Sequence[str]) -> bool:
     try:
-        program_role(session, actor, program, regions, "work on it")
+        program_role(session, actor, program, regions, Label(id="mengerjakannya", en="work on it"))
     except Forbidden:
         return False
     return True

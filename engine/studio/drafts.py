@@ -24,20 +24,31 @@ from engine.store.models import DefinitionDraft, DefinitionVersion, DraftRevisio
 from engine.studio.access import program_role
 from engine.studio.diff import text_diff
 from engine.studio.edits import apply_edit
+from engine.text import Label
 
 #: A definition file is a few dozen KiB; anything far larger is not one.
 MAX_DRAFT_BYTES = 512 * 1024
 _PROGRAM_LINE = re.compile(r"""^program:[ \t]*["']?([a-z][a-z0-9_]*)["']?[ \t]*(?:#.*)?$""", re.M)
+NO_CHANGE_NOTE = Label(
+    id="penerbitan memerlukan catatan perubahan: tuliskan apa yang berubah dan alasannya",
+    en="publishing needs a change note: say what changed and why",
+)
 
 
 class DraftConflict(Conflict):
     """Someone saved the draft after the revision this save was based on."""
 
     def __init__(self, draft: DefinitionDraft, base: int, changes: list[str]) -> None:
+        at = format_time(draft.updated_at)
         super().__init__(
-            f"draft {draft.id} was saved by {draft.updated_by} at "
-            f"{format_time(draft.updated_at)} (revision {draft.revision}) after revision "
-            f"{base} you edited; your text is not saved — merge their changes and save again"
+            Label(
+                id=f"draf {draft.id} disimpan oleh {draft.updated_by} pada {at} (revisi "
+                f"{draft.revision}) setelah revisi {base} yang Anda sunting; teks Anda tidak "
+                "disimpan — gabungkan perubahan mereka lalu simpan lagi",
+                en=f"draft {draft.id} was saved by {draft.updated_by} at {at} (revision "
+                f"{draft.revision}) after revision {base} you edited; your text is not saved "
+                "— merge their changes and save again",
+            )
         )
         self.revision = draft.revision
         self.saved_by = draft.updated_by
@@ -78,17 +89,30 @@ def program_of(text: str) -> str:
     """The program slug a YAML text names on its top-level ``program:`` line."""
     found = _PROGRAM_LINE.search(text)
     if found is None:
-        raise InvalidData("the file names no program: it needs a line like 'program: probebaya'")
+        raise InvalidData(
+            Label(
+                id="berkas tidak menyebut program: perlu baris seperti 'program: probebaya'",
+                en="the file names no program: it needs a line like 'program: probebaya'",
+            )
+        )
     return found.group(1)
 
 
 def _checked_text(text: str) -> str:
     if len(text.encode("utf-8")) > MAX_DRAFT_BYTES:
         raise InvalidData(
-            f"a definition is at most {MAX_DRAFT_BYTES // 1024} KiB; this text is larger"
+            Label(
+                id=f"alur kerja paling besar {MAX_DRAFT_BYTES // 1024} KiB; teks ini lebih besar",
+                en=f"a definition is at most {MAX_DRAFT_BYTES // 1024} KiB; this text is larger",
+            )
         )
     if "\x00" in text:
-        raise InvalidData("a definition is text; this contains NUL characters")
+        raise InvalidData(
+            Label(
+                id="alur kerja berupa teks; teks ini memuat karakter NUL",
+                en="a definition is text; this contains NUL characters",
+            )
+        )
     return text.replace("\r\n", "\n")
 
 
@@ -111,7 +135,7 @@ class Drafts:
 
     # ---------------------------------------------------------------- access
     def authorize(
-        self, session: Session, actor: Actor, program: str, text: str | None, action: str
+        self, session: Session, actor: Actor, program: str, text: str | None, action: Label
     ) -> str:
         """The actor's studio role for ``program``: the regions of its published version and
         of ``text`` (when it parses) must lie inside one of their grants."""
@@ -127,10 +151,12 @@ class Drafts:
             regions.extend(r for r in regions_of(text) if r not in regions)
         return program_role(session, actor, program, regions, action)
 
-    def _draft(self, session: Session, draft_id: int, actor: Actor, action: str) -> DefinitionDraft:
+    def _draft(
+        self, session: Session, draft_id: int, actor: Actor, action: Label
+    ) -> DefinitionDraft:
         draft = session.get(DefinitionDraft, draft_id)
         if draft is None:
-            raise NotFound(f"no draft {draft_id}")
+            raise NotFound(Label(id=f"tidak ada draf {draft_id}", en=f"no draft {draft_id}"))
         # the draft's own regions count too: a new program has no published version yet
         self.authorize(session, actor, draft.program, draft.source, action)
         return draft
@@ -151,16 +177,27 @@ class Drafts:
             actor = self.context.actor(session, actor_name)
             if text is None:
                 if program is None:
-                    raise InvalidData("start a draft from a program's version or from a file")
+                    raise InvalidData(
+                        Label(
+                            id="mulailah draf dari sebuah versi program atau dari berkas",
+                            en="start a draft from a program's version or from a file",
+                        )
+                    )
                 row, _ = self.definitions.get(program, from_version)
                 text, base = row.source, row.version
             else:
                 text = _checked_text(text)
                 named = program_of(text)
                 if program is not None and named != program:
-                    raise InvalidData(f"the file is for program '{named}', not '{program}'")
+                    raise InvalidData(
+                        Label(
+                            id=f"berkas ini untuk program '{named}', bukan '{program}'",
+                            en=f"the file is for program '{named}', not '{program}'",
+                        )
+                    )
                 program, base = named, None
-            self.authorize(session, actor, program, text, "start a draft")
+            start = Label(id="memulai draf", en="start a draft")
+            self.authorize(session, actor, program, text, start)
             now = utcnow()
             draft = DefinitionDraft(
                 program=program,
@@ -201,15 +238,19 @@ class Drafts:
         text = _checked_text(text)
         with write_session(self.context.sessions) as session:
             actor = self.context.actor(session, actor_name)
-            draft = self._draft(session, draft_id, actor, f"edit draft {draft_id}")
+            draft = self._draft(session, draft_id, actor, _edit(draft_id))
             self._open(draft)
             named = program_of(text)
             if named != draft.program:
                 raise InvalidData(
-                    f"draft {draft_id} is for program '{draft.program}'; the text names "
-                    f"'{named}' (start a new draft for another program)"
+                    Label(
+                        id=f"draf {draft_id} untuk program '{draft.program}'; teksnya menyebut "
+                        f"'{named}' (mulailah draf baru untuk program lain)",
+                        en=f"draft {draft_id} is for program '{draft.program}'; the text names "
+                        f"'{named}' (start a new draft for another program)",
+                    )
                 )
-            self.authorize(session, actor, draft.program, text, f"edit draft {draft_id}")
+            self.authorize(session, actor, draft.program, text, _edit(draft_id))
             if draft.revision != base_revision:
                 raise self._conflict(session, draft, base_revision)
             now = utcnow()
@@ -258,7 +299,7 @@ class Drafts:
         the next revision; refused like a save when someone saved in between."""
         with self.context.sessions() as session:
             actor = self.context.actor(session, actor_name)
-            draft = self._draft(session, draft_id, actor, f"edit draft {draft_id}")
+            draft = self._draft(session, draft_id, actor, _edit(draft_id))
             self._open(draft)
             if draft.revision != base_revision:
                 raise self._conflict(session, draft, base_revision)
@@ -269,11 +310,19 @@ class Drafts:
     def _open(draft: DefinitionDraft) -> None:
         if draft.status != "open":
             what = (
-                f"published as version {draft.published_version}"
+                Label(
+                    id=f"diterbitkan sebagai versi {draft.published_version}",
+                    en=f"published as version {draft.published_version}",
+                )
                 if draft.status == "published"
-                else "discarded"
+                else Label(id="dibuang", en="discarded")
             )
-            raise Conflict(f"draft {draft.id} was {what}; start a new draft to change it")
+            raise Conflict(
+                Label(
+                    id=f"draf {draft.id} sudah {what.id}; mulailah draf baru untuk mengubahnya",
+                    en=f"draft {draft.id} was {what.en}; start a new draft to change it",
+                )
+            )
 
     @staticmethod
     def _conflict(session: Session, draft: DefinitionDraft, base: int) -> DraftConflict:
@@ -283,14 +332,20 @@ class Drafts:
             )
         )
         if old is None:
-            raise InvalidData(f"draft {draft.id} has no revision {base}")
+            raise InvalidData(
+                Label(
+                    id=f"draf {draft.id} tidak memiliki revisi {base}",
+                    en=f"draft {draft.id} has no revision {base}",
+                )
+            )
         changes = text_diff(old, draft.source, f"revision {base}", f"revision {draft.revision}")
         return DraftConflict(draft, base, changes)
 
     def discard(self, draft_id: int, actor_name: str) -> dict[str, Any]:
         with write_session(self.context.sessions) as session:
             actor = self.context.actor(session, actor_name)
-            draft = self._draft(session, draft_id, actor, f"discard draft {draft_id}")
+            discard = Label(id=f"membuang draf {draft_id}", en=f"discard draft {draft_id}")
+            draft = self._draft(session, draft_id, actor, discard)
             self._open(draft)
             draft.status, draft.updated_at, draft.updated_by = "discarded", utcnow(), actor.name
             event = append_event(
@@ -307,25 +362,36 @@ class Drafts:
         """Publish the draft as the program's next version; running cases stay on theirs."""
         note = note.strip()
         if not note:
-            raise InvalidData("publishing needs a change note: say what changed and why")
+            raise InvalidData(NO_CHANGE_NOTE)
         with write_session(self.context.sessions) as session:
             actor = self.context.actor(session, actor_name)
-            draft = self._draft(session, draft_id, actor, f"publish draft {draft_id}")
+            publish = Label(id=f"menerbitkan draf {draft_id}", en=f"publish draft {draft_id}")
+            draft = self._draft(session, draft_id, actor, publish)
             self._open(draft)
             if base_revision is not None and base_revision != draft.revision:
                 raise self._conflict(session, draft, base_revision)
             source_name = f"{draft.program}.yaml"
             definition = parse_definition(draft.source, source_name)
             if definition.program != draft.program:
-                raise InvalidData(f"draft {draft_id} is for '{draft.program}'")
-            self.authorize(session, actor, draft.program, draft.source, "publish it")
+                raise InvalidData(
+                    Label(
+                        id=f"draf {draft_id} untuk '{draft.program}'",
+                        en=f"draft {draft_id} is for '{draft.program}'",
+                    )
+                )
+            it = Label(id="menerbitkannya", en="publish it")
+            self.authorize(session, actor, draft.program, draft.source, it)
             result, event = self.definitions.publish_in(
                 session, definition, draft.source, source_name, actor.name, note, draft_id
             )
             if not result.created:
                 raise InvalidData(
-                    f"draft {draft_id} is identical to version {result.version}, which is "
-                    "published: nothing to publish"
+                    Label(
+                        id=f"draf {draft_id} sama persis dengan versi {result.version} yang sudah "
+                        "diterbitkan: tidak ada yang perlu diterbitkan",
+                        en=f"draft {draft_id} is identical to version {result.version}, which is "
+                        "published: nothing to publish",
+                    )
                 )
             draft.status, draft.published_version = "published", result.version
             draft.updated_at, draft.updated_by = utcnow(), actor.name
@@ -336,7 +402,8 @@ class Drafts:
     def get(self, draft_id: int, actor_name: str) -> dict[str, Any]:
         with self.context.sessions() as session:
             actor = self.context.actor(session, actor_name)
-            return draft_json(self._draft(session, draft_id, actor, f"open draft {draft_id}"))
+            opening = Label(id=f"membuka draf {draft_id}", en=f"open draft {draft_id}")
+            return draft_json(self._draft(session, draft_id, actor, opening))
 
     def list(self, programs: Sequence[str], *, status: str | None = "open") -> list[dict[str, Any]]:
         """Drafts of ``programs`` (already checked by the caller), newest change first."""
@@ -346,3 +413,7 @@ class Drafts:
                 query = query.where(DefinitionDraft.status == status)
             rows = session.scalars(query.order_by(DefinitionDraft.updated_at.desc()))
             return [draft_json(d, source=False) for d in rows]
+
+
+def _edit(draft_id: int) -> Label:
+    return Label(id=f"menyunting draf {draft_id}", en=f"edit draft {draft_id}")

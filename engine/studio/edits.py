@@ -15,10 +15,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from engine.errors import InvalidData
 from engine.guards import REGISTRY
-from engine.guards.registry import hint
 from engine.language.checking import NAME
 from engine.studio import targets
 from engine.studio.catalogue import guard_catalogue
+from engine.studio.targets import listing, suggestion
 from engine.studio.yamledit import (
     Document,
     Scalar,
@@ -37,6 +37,7 @@ from engine.studio.yamledit import (
     set_key,
     unmerge,
 )
+from engine.text import Label
 
 __all__ = [
     "OPERATIONS",
@@ -65,6 +66,14 @@ LabelTarget = Sequence[str | None]
 FormItem = str | Sequence[Any]
 
 _TOP_BEFORE_PARAMS = ("rukun", "program", "title", "description", "subject", "regions")
+_STATE = Label(id="tahap", en="state")
+_NO_ROLE = Label(
+    id="langkah memerlukan sedikitnya satu peran", en="a transition needs at least one role"
+)
+
+
+def _state_exists(name: str) -> Label:
+    return Label(id=f"tahap '{name}' sudah ada", en=f"state '{name}' exists already")
 
 
 # --------------------------------------------------------------------------- params
@@ -75,14 +84,24 @@ def set_param(text: str, path: str | Sequence[str], value: Scalar) -> str:
     (``["quota", "64.72"]``: region codes contain dots). Creates what is missing."""
     keys = _param_path(path)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidData(f"a param is a number, text or true/false, not {value!r}")
+        raise InvalidData(
+            Label(
+                id=f"parameter berupa angka, teks atau true/false, bukan {value!r}",
+                en=f"a param is a number, text or true/false, not {value!r}",
+            )
+        )
     doc = Document(text)
     container = _params(doc, create=True)
     for depth, part in enumerate(keys):
         key = _match_key(container, part)
         if key is None:
             if depth == 0 and not NAME.match(part):
-                raise InvalidData(f"param names are snake_case: '{part}' is not")
+                raise InvalidData(
+                    Label(
+                        id=f"nama parameter ditulis snake_case: '{part}' tidak demikian",
+                        en=f"param names are snake_case: '{part}' is not",
+                    )
+                )
             key = _new_key(container, part)
         if depth == len(keys) - 1:
             set_key(container, key, scalar(value))
@@ -91,7 +110,12 @@ def set_param(text: str, path: str | Sequence[str], value: Scalar) -> str:
             container = container[key]
         elif not isinstance(container[key], CommentedMap):
             dotted = ".".join(keys[: depth + 1])
-            raise InvalidData(f"params.{dotted} is {container[key]!r}, not a mapping of params")
+            raise InvalidData(
+                Label(
+                    id=f"params.{dotted} bernilai {container[key]!r}, bukan pemetaan parameter",
+                    en=f"params.{dotted} is {container[key]!r}, not a mapping of params",
+                )
+            )
         else:
             container = private(doc.root, container, key)
     return doc.dump()
@@ -108,12 +132,18 @@ def remove_param(text: str, path: str | Sequence[str]) -> str:
         if key is None:
             where = "params." + ".".join(keys[:depth]) if depth else "params"
             names = [str(k) for k in container]
+            maybe = suggestion(part, names)
             raise InvalidData(
-                f"no param '{part}' in {where}{hint(part, names)}; it has: {targets.listing(names)}"
+                Label(
+                    id=f"tidak ada parameter '{part}' di {where}{maybe.id}; "
+                    f"isinya: {listing(names, 'id')}",
+                    en=f"no param '{part}' in {where}{maybe.en}; it has: {listing(names)}",
+                )
             )
         if depth == len(keys) - 1:
             if depth == 0:
-                targets.refuse_references(f"param '{part}'", _param_references(doc, part))
+                what = Label(id=f"parameter '{part}'", en=f"param '{part}'")
+                targets.refuse_references(what, _param_references(doc, part))
             delete_key(container, key)
         else:
             container = private(doc.root, container, key)
@@ -123,7 +153,12 @@ def remove_param(text: str, path: str | Sequence[str]) -> str:
 def _param_path(path: str | Sequence[str]) -> list[str]:
     keys = [path] if isinstance(path, str) else list(path) if isinstance(path, Sequence) else []
     if not keys or not all(isinstance(k, str) and k for k in keys):
-        raise InvalidData(f"a param path is a name or a list of keys, not {path!r}")
+        raise InvalidData(
+            Label(
+                id=f"jalur parameter berupa satu nama atau daftar kunci, bukan {path!r}",
+                en=f"a param path is a name or a list of keys, not {path!r}",
+            )
+        )
     return keys
 
 
@@ -133,9 +168,15 @@ def _params(doc: Document, *, create: bool) -> CommentedMap:
         return private(doc.root, doc.root, "params")
     if params is not None or not create:
         raise InvalidData(
-            "the definition has no params mapping"
+            Label(
+                id="alur kerja tidak memiliki pemetaan params",
+                en="the definition has no params mapping",
+            )
             if params is None
-            else f"params is {params!r}, not a mapping"
+            else Label(
+                id=f"params bernilai {params!r}, bukan pemetaan",
+                en=f"params is {params!r}, not a mapping",
+            )
         )
     set_key(doc.root, "params", block_map([]), after=_TOP_BEFORE_PARAMS)
     return doc.root["params"]
@@ -152,10 +193,10 @@ def _new_key(mapping: CommentedMap, part: str) -> Any:
     return scalar(part)
 
 
-def _param_references(doc: Document, name: str) -> list[str]:
+def _param_references(doc: Document, name: str) -> list[Label]:
     pattern = re.compile(rf"\bparams\.{re.escape(name)}(?![\w])")
     return [
-        f"a guard of transition '{trigger}'"
+        Label(id=f"syarat langkah '{trigger}'", en=f"a guard of transition '{trigger}'")
         for trigger, value in targets.guard_strings(doc)
         if pattern.search(value)
     ]
@@ -179,10 +220,18 @@ def set_label(text: str, target: LabelTarget, id_text: str, en_text: str) -> str
     return doc.dump()
 
 
-def _label(id_text: Any, en_text: Any, what: str = "a label") -> CommentedMap:
+_A_LABEL = Label(id="label", en="a label")
+
+
+def _label(id_text: Any, en_text: Any, what: Label = _A_LABEL) -> CommentedMap:
     """``{id: "...", en: "..."}`` in flow style, as the files write labels."""
     if not all(isinstance(t, str) and t.strip() for t in (id_text, en_text)):
-        raise InvalidData(f"{what} needs text in both languages (id and en)")
+        raise InvalidData(
+            Label(
+                id=f"{what.id} memerlukan teks dalam kedua bahasa (id dan en)",
+                en=f"{what.en} needs text in both languages (id and en)",
+            )
+        )
     return flow_map([("id", quoted(id_text)), ("en", quoted(en_text))])
 
 
@@ -193,7 +242,7 @@ def set_roles(
     doc = Document(text)
     names = targets.name_list(roles, "roles")
     if not names:
-        raise InvalidData("a transition needs at least one role")
+        raise InvalidData(_NO_ROLE)
     targets.check_roles(doc, names)
     transition = targets.find_transition(doc, trigger, source)[1]
     set_key(transition, "roles", flow_seq(names), after=("dest", "source"))
@@ -213,17 +262,37 @@ def set_deadline(
     spec = targets.find_state(doc, state)[1]
     if days is None and working_days is None:
         if escalate_to is not None:
-            raise InvalidData("escalate_to needs a deadline: give days or working_days")
+            raise InvalidData(
+                Label(
+                    id="escalate_to memerlukan tenggat: isi days atau working_days",
+                    en="escalate_to needs a deadline: give days or working_days",
+                )
+            )
         if "deadline" in spec:
             delete_key(spec, "deadline")
         return doc.dump()
     if days is not None and working_days is not None:
-        raise InvalidData("a deadline is in days or in working_days, not both")
+        raise InvalidData(
+            Label(
+                id="tenggat dinyatakan dalam days atau working_days, tidak keduanya",
+                en="a deadline is in days or in working_days, not both",
+            )
+        )
     unit, count = ("days", days) if days is not None else ("working_days", working_days)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise InvalidData(f"{unit} must be a positive whole number, not {count!r}")
+        raise InvalidData(
+            Label(
+                id=f"{unit} harus berupa bilangan bulat positif, bukan {count!r}",
+                en=f"{unit} must be a positive whole number, not {count!r}",
+            )
+        )
     if spec.get("final") is True:
-        raise InvalidData(f"state '{state}' is final: a final state has no deadline")
+        raise InvalidData(
+            Label(
+                id=f"tahap '{state}' adalah tahap akhir: tahap akhir tidak bertenggat",
+                en=f"state '{state}' is final: a final state has no deadline",
+            )
+        )
     if escalate_to is not None:
         targets.check_roles(doc, [escalate_to])
     if not isinstance(spec.get("deadline"), CommentedMap):
@@ -258,11 +327,13 @@ def add_state(
     final state. Transitions into and out of it are added with :func:`add_transition`."""
     doc = Document(text)
     states = targets.states(doc)
-    targets.check_new_name(name, "state")
+    targets.check_new_name(name, _STATE)
     if name in targets.state_names(doc):
-        raise InvalidData(f"state '{name}' exists already")
+        raise InvalidData(_state_exists(name))
     if before is not None and after is not None:
-        raise InvalidData("give before or after, not both")
+        raise InvalidData(
+            Label(id="isi before atau after, tidak keduanya", en="give before or after, not both")
+        )
     if before is not None:
         index = targets.find_state(doc, before)[0]
     elif after is not None:
@@ -284,9 +355,9 @@ def rename_state(text: str, old: str, new: str) -> str:
     guard arguments that name states (``count_lte``'s ``states`` and the like)."""
     doc = Document(text)
     spec = targets.find_state(doc, old)[1]
-    targets.check_new_name(new, "state")
+    targets.check_new_name(new, _STATE)
     if new in targets.state_names(doc):
-        raise InvalidData(f"state '{new}' exists already")
+        raise InvalidData(_state_exists(new))
     spec["name"] = new
     for transition in targets.transitions(doc):
         for key in ("source", "dest"):
@@ -309,21 +380,44 @@ def remove_state(text: str, name: str, with_transitions: bool = False) -> str:
     doc = Document(text)
     index, spec = targets.find_state(doc, name)
     if spec.get("initial") is True:
-        raise InvalidData(f"state '{name}' is the initial state; make another one initial first")
+        raise InvalidData(
+            Label(
+                id=f"tahap '{name}' adalah tahap awal; jadikan tahap lain sebagai tahap awal dulu",
+                en=f"state '{name}' is the initial state; make another one initial first",
+            )
+        )
     guard_refs = [where for where, _, _ in targets.guard_state_refs(doc, name)]
     doomed, shared, references = [], [], []
     for position, transition in enumerate(targets.transitions(doc)):
         sources, trigger = as_list(transition.get("source")), transition.get("trigger")
         if transition.get("dest") == name or sources == [name]:
             doomed.append(position)
-            references.append(f"transition '{trigger}' (from {targets.listing(sources)})")
+            references.append(
+                Label(
+                    id=f"langkah '{trigger}' (dari {listing(sources, 'id')})",
+                    en=f"transition '{trigger}' (from {listing(sources)})",
+                )
+            )
         elif name in sources:
             shared.append(transition)
-            references.append(f"transition '{trigger}' also leaves from it")
+            references.append(
+                Label(
+                    id=f"langkah '{trigger}' yang juga berangkat darinya",
+                    en=f"transition '{trigger}' also leaves from it",
+                )
+            )
     if guard_refs or (references and not with_transitions):
-        advice = "change those guards first" if guard_refs else "remove those transitions first"
+        advice = (
+            Label(id="ubah dulu syarat-syarat itu", en="change those guards first")
+            if guard_refs
+            else Label(id="hapus dulu langkah-langkah itu", en="remove those transitions first")
+        )
+        named = targets.joined(references + guard_refs)
         raise InvalidData(
-            f"state '{name}' is still named by {'; '.join(references + guard_refs)}: {advice}"
+            Label(
+                id=f"tahap '{name}' masih disebut oleh {named.id}: {advice.id}",
+                en=f"state '{name}' is still named by {named.en}: {advice.en}",
+            )
         )
     gone = {targets.transitions(doc)[i].get("trigger") for i in doomed}
     for position in reversed(doomed):
@@ -353,13 +447,13 @@ def add_transition(
     """Append a transition; refuses unknown states, roles and fields, and a trigger that
     already leaves one of the sources."""
     doc = Document(text)
-    targets.check_new_name(trigger, "trigger")
+    targets.check_new_name(trigger, Label(id="pemicu", en="trigger"))
     source_names = targets.check_sources(doc, targets.name_list(sources, "sources"))
     targets.refuse_duplicates(doc, trigger, source_names)
     targets.find_state(doc, dest)
     role_names = targets.name_list(roles, "roles")
     if not role_names:
-        raise InvalidData("a transition needs at least one role")
+        raise InvalidData(_NO_ROLE)
     targets.check_roles(doc, role_names)
     entries: list[tuple[str, Any]] = [("trigger", trigger)]
     if label_id is not None or label_en is not None:
@@ -399,7 +493,12 @@ def set_transition_ends(
     """Change where a transition leaves from (``new_sources``) and/or goes to
     (``new_dest``); e.g. rewire it from a newly added state."""
     if new_sources is None and new_dest is None:
-        raise InvalidData("give new_sources, new_dest or both")
+        raise InvalidData(
+            Label(
+                id="isi new_sources, new_dest atau keduanya",
+                en="give new_sources, new_dest or both",
+            )
+        )
     doc = Document(text)
     index, transition = targets.find_transition(doc, trigger, source)
     if new_sources is not None:
@@ -445,10 +544,19 @@ def _form(doc: Document, items: Sequence[FormItem]) -> CommentedSeq:
         )
         name, required = pair if len(pair) == 2 else (None, None)
         if not isinstance(name, str) or not isinstance(required, bool):
-            raise InvalidData(f"a form item is a field name or (name, required), not {item!r}")
-        if name not in known:
             raise InvalidData(
-                f"no field '{name}'{hint(name, known)}; there are: {targets.listing(known)}"
+                Label(
+                    id=f"butir formulir berupa nama isian atau (nama, wajib), bukan {item!r}",
+                    en=f"a form item is a field name or (name, required), not {item!r}",
+                )
+            )
+        if name not in known:
+            maybe = suggestion(name, known)
+            raise InvalidData(
+                Label(
+                    id=f"tidak ada isian '{name}'{maybe.id}; yang ada: {listing(known, 'id')}",
+                    en=f"no field '{name}'{maybe.en}; there are: {listing(known)}",
+                )
             )
         form.append(name if required else flow_map([("field", name), ("required", False)]))
     return flow_seq(form)
@@ -477,29 +585,49 @@ def add_guard(
     """Append a guard to a transition, with its own message if given (both languages)."""
     guard_type = REGISTRY.get(guard) if isinstance(guard, str) else None
     if not isinstance(args, Mapping):
-        raise InvalidData(f"guard arguments are a mapping of parameter to value, not {args!r}")
-    if guard_type is None:
         raise InvalidData(
-            f"no guard '{guard}'{hint(guard, list(REGISTRY))}; the guards are: "
-            f"{targets.listing(sorted(REGISTRY))}"
+            Label(
+                id=f"argumen syarat berupa pemetaan parameter ke nilai, bukan {args!r}",
+                en=f"guard arguments are a mapping of parameter to value, not {args!r}",
+            )
+        )
+    if guard_type is None:
+        maybe = suggestion(str(guard), list(REGISTRY))
+        raise InvalidData(
+            Label(
+                id=f"tidak ada syarat '{guard}'{maybe.id}; syarat yang ada: "
+                f"{listing(sorted(REGISTRY))}",
+                en=f"no guard '{guard}'{maybe.en}; the guards are: {listing(sorted(REGISTRY))}",
+            )
         )
     params = guard_type.params
     for name in args:
         if name not in params:
+            maybe = suggestion(name, list(params))
             raise InvalidData(
-                f"guard '{guard}' has no parameter '{name}'{hint(name, list(params))}; "
-                f"it takes: {targets.listing(list(params)) or 'nothing'}"
+                Label(
+                    id=f"syarat '{guard}' tidak memiliki parameter '{name}'{maybe.id}; "
+                    f"parameternya: {listing(list(params), 'id')}",
+                    en=f"guard '{guard}' has no parameter '{name}'{maybe.en}; "
+                    f"it takes: {listing(list(params))}",
+                )
             )
     missing = [name for name, param in params.items() if param.required and name not in args]
     if missing:
-        raise InvalidData(f"guard '{guard}' needs {targets.listing(missing)}")
+        raise InvalidData(
+            Label(
+                id=f"syarat '{guard}' memerlukan {listing(missing)}",
+                en=f"guard '{guard}' needs {listing(missing)}",
+            )
+        )
     values = {name: _guard_value(params[name].kind, value) for name, value in args.items()}
     if guard_type.shorthand is not None and list(values) == [guard_type.shorthand]:
         item = block_map([(guard, values[guard_type.shorthand])])
     else:
         item = block_map([(guard, flow_map(values.items()))])
     if message_id is not None or message_en is not None:
-        message = _label(message_id, message_en, "a guard message")
+        what = Label(id="pesan syarat", en="a guard message")
+        message = _label(message_id, message_en, what)
         item["message"] = block_map(message.items())  # messages are long: one line each
     doc = Document(text)
     transition = targets.find_transition(doc, trigger, source)[1]
@@ -519,8 +647,15 @@ def remove_guard(text: str, trigger: str, index: int, source: str | None = None)
     transition = targets.find_transition(doc, trigger, source)[1]
     present = [name for name, _ in targets.guard_items(transition)]
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(present):
-        listing = ", ".join(f"{i}: {name}" for i, name in enumerate(present)) or "none"
-        raise InvalidData(f"transition '{trigger}' has no guard {index!r}; its guards: {listing}")
+        numbered = [f"{i}: {name}" for i, name in enumerate(present)]
+        raise InvalidData(
+            Label(
+                id=f"langkah '{trigger}' tidak memiliki syarat {index!r}; "
+                f"syaratnya: {listing(numbered, 'id')}",
+                en=f"transition '{trigger}' has no guard {index!r}; "
+                f"its guards: {listing(numbered)}",
+            )
+        )
     guards = private(doc.root, transition, "guards")
     if len(guards) == 1:
         delete_key(transition, "guards")
@@ -537,7 +672,10 @@ def _guard_value(kind: str, value: Any) -> Any:
     if isinstance(value, str | int | float | bool):
         return scalar(value)
     raise InvalidData(
-        f"a guard argument is a name, number, text, true/false or a list, not {value!r}"
+        Label(
+            id=f"argumen syarat berupa nama, angka, teks, true/false atau daftar, bukan {value!r}",
+            en=f"a guard argument is a name, number, text, true/false or a list, not {value!r}",
+        )
     )
 
 
@@ -571,20 +709,32 @@ def apply_edit(text: str, edit: Mapping[str, Any]) -> str:
     other keys are its arguments."""
     op = edit.get("op") if isinstance(edit, Mapping) else None
     if not isinstance(op, str) or op not in OPERATIONS:
+        maybe = suggestion(str(op), list(OPERATIONS))
         raise InvalidData(
-            f"unknown edit {op!r}{hint(str(op), list(OPERATIONS))}; "
-            f"the edits are: {targets.listing(list(OPERATIONS))}"
+            Label(
+                id=f"suntingan {op!r} tidak dikenal{maybe.id}; "
+                f"suntingan yang ada: {listing(list(OPERATIONS))}",
+                en=f"unknown edit {op!r}{maybe.en}; the edits are: {listing(list(OPERATIONS))}",
+            )
         )
     parameters = list(inspect.signature(OPERATIONS[op]).parameters.values())[1:]
     accepted = [p.name for p in parameters]
     args = {key: value for key, value in edit.items() if key != "op"}
     for key in args:
         if key not in accepted:
+            maybe = suggestion(str(key), accepted)
             raise InvalidData(
-                f"{op}: unknown argument '{key}'{hint(str(key), accepted)}; "
-                f"it takes: {targets.listing(accepted)}"
+                Label(
+                    id=f"{op}: argumen '{key}' tidak dikenal{maybe.id}; "
+                    f"argumennya: {listing(accepted, 'id')}",
+                    en=f"{op}: unknown argument '{key}'{maybe.en}; it takes: {listing(accepted)}",
+                )
             )
     missing = [p.name for p in parameters if p.default is p.empty and p.name not in args]
     if missing:
-        raise InvalidData(f"{op}: missing {targets.listing(missing)}")
+        raise InvalidData(
+            Label(
+                id=f"{op}: belum diisi {listing(missing)}", en=f"{op}: missing {listing(missing)}"
+            )
+        )
     return OPERATIONS[op](text, **args)

@@ -25,6 +25,7 @@ from engine.runtime.definition_log import announce, append_event, event_json
 from engine.runtime.history import append_record, effects
 from engine.store.db import write_session
 from engine.store.models import Case, DefinitionVersion, Region, utcnow
+from engine.text import Label
 
 Progress = Callable[[int, int], None]
 
@@ -41,7 +42,8 @@ class Selection:
 
 @dataclass
 class Plan:
-    """The outcome per case, and whether the request as a whole may be applied."""
+    """The outcome per case, and whether the request as a whole may be applied. A row that
+    cannot move says why in ``error`` (English) and ``error_text`` (``{id, en}``)."""
 
     program: str
     to_version: int
@@ -63,7 +65,21 @@ def _row(case: Case, from_version: int, to_version: int) -> dict[str, Any]:
         "from_state": case.state,
         "to_state": None,
         "error": None,
+        "error_text": None,
     }
+
+
+def refused(row: dict[str, Any], why: Label) -> None:
+    """Mark ``row`` as a case that cannot move, and why."""
+    row.update(ok=False, error=why.en, error_text=why.to_json())
+
+
+def _no_version(program: str, version: int | None) -> NotFound:
+    return NotFound(
+        Label(
+            id=f"{program} tidak memiliki versi {version}", en=f"{program} has no version {version}"
+        )
+    )
 
 
 def proposed_state(old: Definition, state: str, new: Definition) -> str | None:
@@ -103,7 +119,7 @@ class Migrations:
             )
         )
         if row is None:
-            raise NotFound(f"{program} has no version {version}")
+            raise _no_version(program, version)
         return row
 
     def plan(
@@ -123,11 +139,21 @@ class Migrations:
         }
         for old, dest in mapping.items():
             if old not in known_states:
-                raise InvalidData(f"mapping: {program} has no state '{old}' in any version")
-            if not new.has_state(dest):
                 raise InvalidData(
-                    f"mapping: version {to_version} of {program} has no state '{dest}' "
-                    f"(its states: {', '.join(s.name for s in new.states)})"
+                    Label(
+                        id=f"pemetaan: {program} tidak memiliki tahap '{old}' di versi mana pun",
+                        en=f"mapping: {program} has no state '{old}' in any version",
+                    )
+                )
+            if not new.has_state(dest):
+                states = ", ".join(s.name for s in new.states)
+                raise InvalidData(
+                    Label(
+                        id=f"pemetaan: versi {to_version} dari {program} tidak memiliki tahap "
+                        f"'{dest}' (tahapnya: {states})",
+                        en=f"mapping: version {to_version} of {program} has no state '{dest}' "
+                        f"(its states: {states})",
+                    )
                 )
         cases = self._selected(session, program, selection, versions)
         plan = Plan(program, to_version, dict(mapping))
@@ -139,23 +165,44 @@ class Migrations:
             row = _row(case, current.version, to_version)
             plan.rows.append(row)
             if current.version == to_version:
-                row.update(ok=False, error=f"case {case.id} already runs on version {to_version}")
+                refused(
+                    row,
+                    Label(
+                        id=f"kasus {case.id} sudah berjalan pada versi {to_version}",
+                        en=f"case {case.id} already runs on version {to_version}",
+                    ),
+                )
                 continue
             if self.context.definition(current).state(case.state).final:
-                row.update(ok=False, error=f"case {case.id} is closed (state '{case.state}')")
+                refused(
+                    row,
+                    Label(
+                        id=f"kasus {case.id} sudah ditutup (tahap '{case.state}')",
+                        en=f"case {case.id} is closed (state '{case.state}')",
+                    ),
+                )
                 continue
             dest = mapping.get(case.state, case.state)
             if not new.has_state(dest):
-                row.update(
-                    ok=False,
-                    error=f"version {to_version} has no state '{case.state}': map it to one "
-                    f"of {', '.join(s.name for s in new.states if not s.final)}",
+                choices = ", ".join(s.name for s in new.states if not s.final)
+                refused(
+                    row,
+                    Label(
+                        id=f"versi {to_version} tidak memiliki tahap '{case.state}': petakan ke "
+                        f"salah satu dari {choices}",
+                        en=f"version {to_version} has no state '{case.state}': map it to one "
+                        f"of {choices}",
+                    ),
                 )
                 continue
             row["to_state"] = dest
         if not plan.rows:
             raise InvalidData(
-                f"no running {program} case matches to migrate to version {to_version}"
+                Label(
+                    id=f"tidak ada kasus {program} berjalan yang cocok untuk dipindahkan ke "
+                    f"versi {to_version}",
+                    en=f"no running {program} case matches to migrate to version {to_version}",
+                )
             )
         return plan
 
@@ -174,23 +221,30 @@ class Migrations:
         if selection.from_version is not None:
             ids = [i for i, v in versions.items() if v.version == selection.from_version]
             if not ids:
-                raise NotFound(f"{program} has no version {selection.from_version}")
+                raise _no_version(program, selection.from_version)
             query = query.where(Case.definition_version_id.in_(ids))
         if selection.region:
             path = session.scalar(select(Region.path).where(Region.code == selection.region))
             if path is None:
-                raise NotFound(f"no region {selection.region}")
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada wilayah {selection.region}",
+                        en=f"no region {selection.region}",
+                    )
+                )
             query = query.where(queries.within(path, self.context.engine.dialect.name))
         cases = list(session.scalars(query))
         if selection.case_ids:
             missing = sorted(set(selection.case_ids) - {c.id for c in cases})
             if missing:
+                numbers = ", ".join(map(str, missing))
+                filtered = bool(selection.states or selection.region)
                 raise NotFound(
-                    f"no {program} case {', '.join(map(str, missing))}"
-                    + (
-                        " matching the other filters"
-                        if selection.states or selection.region
-                        else ""
+                    Label(
+                        id=f"tidak ada kasus {program} {numbers}"
+                        + (" yang sesuai dengan saringan lainnya" if filtered else ""),
+                        en=f"no {program} case {numbers}"
+                        + (" matching the other filters" if filtered else ""),
                     )
                 )
         # closed cases do not move; only one asked for by number or by its state is an error
@@ -208,14 +262,21 @@ class Migrations:
         """Move each case of a valid plan in its own transaction; a case changed since the
         plan was made is re-checked (and reported, not moved, if it no longer fits)."""
         if not plan.valid:
-            raise InvalidData("the migration is invalid; nothing was changed")
+            raise InvalidData(
+                Label(
+                    id="pemindahan tidak sah; tidak ada yang diubah",
+                    en="the migration is invalid; nothing was changed",
+                )
+            )
         results = []
         total = len(plan.rows)
         for done, row in enumerate(plan.rows, 1):
             try:
                 results.append(self._move(plan, row, actor, role, note))
             except RukunError as error:
-                results.append({**row, "ok": False, "to_state": None, "error": error.message})
+                failed = {**row, "to_state": None}
+                refused(failed, Label(id=error.text("id"), en=error.message))
+                results.append(failed)
             if progress is not None:
                 progress(done, total)
         with write_session(self.context.sessions) as session:
@@ -256,8 +317,13 @@ class Migrations:
             current = case.definition_version
             if current.version != row["from_version"] or case.state != row["from_state"]:
                 raise Conflict(
-                    f"case {case.id} changed since the dry run (now version {current.version}, "
-                    f"state '{case.state}'); run the migration again for it"
+                    Label(
+                        id=f"kasus {case.id} berubah sejak uji coba (kini versi "
+                        f"{current.version}, tahap '{case.state}'); jalankan lagi pemindahan "
+                        "untuknya",
+                        en=f"case {case.id} changed since the dry run (now version "
+                        f"{current.version}, state '{case.state}'); run the migration again for it",
+                    )
                 )
             target = self._target(session, plan.program, plan.to_version)
             new = self.context.definition(target)

@@ -23,7 +23,7 @@ from engine.store.models import Case, DefinitionEvent, DefinitionVersion
 from engine.studio.access import STUDIO_ROLES, may_work_on, program_role
 from engine.studio.checks import lint_definition
 from engine.studio.diff import structural_diff, text_diff
-from engine.studio.drafts import Drafts
+from engine.studio.drafts import NO_CHANGE_NOTE, Drafts
 from engine.studio.migration import (
     Migrations,
     Plan,
@@ -33,6 +33,7 @@ from engine.studio.migration import (
     proposed_state,
 )
 from engine.studio.simulation import Simulator, Step
+from engine.text import Label
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,12 @@ class Studio:
         actor = self.context.actor(session, name)
         if not any(g.role in STUDIO_ROLES for g in actor.grants):
             raise Forbidden(
-                f"user '{name}' may not use the studio: it needs role program_officer or admin"
+                Label(
+                    id=f"pengguna '{name}' tidak dapat memakai studio: diperlukan peran "
+                    "program_officer atau admin",
+                    en=f"user '{name}' may not use the studio: it needs role program_officer "
+                    "or admin",
+                )
             )
         return actor
 
@@ -83,7 +89,7 @@ class Studio:
         )
         return {row.program: row for row in rows}
 
-    def authorize(self, actor_name: str, program: str, action: str) -> str:
+    def authorize(self, actor_name: str, program: str, action: Label) -> str:
         """The actor's studio role for ``program`` (its published regions), or Forbidden."""
         with self.context.sessions() as session:
             actor = self._actor(session, actor_name)
@@ -108,11 +114,16 @@ class Studio:
     def program(self, program: str, actor_name: str) -> dict[str, Any]:
         """One program as :meth:`programs` shows it, plus its definitions log (newest first)
         and every draft (open, published, discarded)."""
-        self.authorize(actor_name, program, f"open {program}")
+        self.authorize(actor_name, program, Label(id=f"membuka {program}", en=f"open {program}"))
         with self.context.sessions() as session:
             published = self._published(session)
             if program not in published:
-                raise NotFound(f"no published program '{program}'")
+                raise NotFound(
+                    Label(
+                        id=f"tidak ada program '{program}' yang diterbitkan",
+                        en=f"no published program '{program}'",
+                    )
+                )
             (found,) = self._overviews(session, published, [program], drafts=None)
             found["events"] = [
                 event_json(e)
@@ -189,7 +200,7 @@ class Studio:
         return view
 
     def version_source(self, program: str, version: int, actor_name: str) -> str:
-        self.authorize(actor_name, program, f"read {program}")
+        self.authorize(actor_name, program, Label(id=f"membaca {program}", en=f"read {program}"))
         return self.definitions.get(program, version)[0].source
 
     def diff(
@@ -227,11 +238,12 @@ class Studio:
         definition = parse_definition(text, source_name)
         with self.context.sessions() as session:
             actor = self._actor(session, actor_name)
-            self.drafts.authorize(session, actor, definition.program, text, "publish it")
+            publish = Label(id="menerbitkannya", en="publish it")
+            self.drafts.authorize(session, actor, definition.program, text, publish)
             current = self._published(session).get(definition.program)
         unchanged = current is not None and current.sha256 == sha256_text(text)
         if not (note or "").strip() and not unchanged:
-            raise InvalidData("publishing needs a change note: say what changed and why")
+            raise InvalidData(NO_CHANGE_NOTE)
         return self.definitions.publish_text(text, source_name, actor_name, note)
 
     @staticmethod
@@ -247,7 +259,7 @@ class Studio:
     def migration_choices(self, program: str, to_version: int, actor_name: str) -> dict[str, Any]:
         """What the migration form offers: the versions, and each state running cases of
         other versions are in, with how many, whether the target has it, and a proposal."""
-        self.authorize(actor_name, program, f"migrate {program} cases")
+        self.authorize(actor_name, program, _migrate(program))
         target_row, target = self.definitions.get(program, to_version)
         with self.context.sessions() as session:
             versions = program_versions(session, program)
@@ -360,7 +372,7 @@ class Studio:
     ) -> Plan:
         """Validate the migration of the selected cases; unless ``dry_run`` and when valid,
         apply it (rows then say what happened to each case)."""
-        role = self.authorize(actor_name, program, f"migrate {program} cases")
+        role = self.authorize(actor_name, program, _migrate(program))
         with self.context.sessions() as session:
             plan = self.migrations.plan(
                 session, program, to_version, selection or Selection(), mapping or {}
@@ -369,3 +381,7 @@ class Studio:
             return plan
         plan.rows = self.migrations.apply(plan, actor_name, role, note.strip(), progress)
         return plan
+
+
+def _migrate(program: str) -> Label:
+    return Label(id=f"memindahkan kasus {program}", en=f"migrate {program} cases")

@@ -18,6 +18,7 @@ from engine.runtime.evaluation import guard_context, posting
 from engine.runtime.forms import clean
 from engine.runtime.ledger import LedgerState
 from engine.store.models import Case, Region
+from engine.text import Label
 
 STEP_KEYS = ("trigger", "role", "set", "attach")
 
@@ -34,23 +35,46 @@ def parse_steps(raw: Any) -> list[Step]:
     """Steps as written in a STEPS.yaml file or the studio's form: a list of
     ``{trigger, role, set: {field: value}, attach: [field]}``."""
     if not isinstance(raw, list) or not raw:
-        raise InvalidData("steps must be a non-empty list of {trigger, role, set, attach}")
+        raise InvalidData(
+            Label(
+                id="langkah-langkah berupa daftar tak kosong {trigger, role, set, attach}",
+                en="steps must be a non-empty list of {trigger, role, set, attach}",
+            )
+        )
     steps = []
     for number, item in enumerate(raw, 1):
         if not isinstance(item, Mapping):
-            raise InvalidData(f"step {number}: must be a mapping with trigger and role")
-        unknown = sorted(set(item) - set(STEP_KEYS))
+            raise InvalidData(
+                Label(
+                    id=f"langkah {number}: harus berupa pemetaan dengan trigger dan role",
+                    en=f"step {number}: must be a mapping with trigger and role",
+                )
+            )
+        unknown, known = ", ".join(sorted(set(item) - set(STEP_KEYS))), ", ".join(STEP_KEYS)
         if unknown:
             raise InvalidData(
-                f"step {number}: unknown key {', '.join(unknown)} (one of {', '.join(STEP_KEYS)})"
+                Label(
+                    id=f"langkah {number}: kunci {unknown} tidak dikenal (salah satu dari {known})",
+                    en=f"step {number}: unknown key {unknown} (one of {known})",
+                )
             )
         trigger, role = item.get("trigger"), item.get("role")
         if not isinstance(trigger, str) or not isinstance(role, str):
-            raise InvalidData(f"step {number}: needs a 'trigger' and a 'role'")
+            raise InvalidData(
+                Label(
+                    id=f"langkah {number}: memerlukan 'trigger' dan 'role'",
+                    en=f"step {number}: needs a 'trigger' and a 'role'",
+                )
+            )
         values = item.get("set") or {}
         attach = item.get("attach") or []
         if not isinstance(values, Mapping) or not isinstance(attach, list):
-            raise InvalidData(f"step {number}: 'set' is a mapping, 'attach' a list of fields")
+            raise InvalidData(
+                Label(
+                    id=f"langkah {number}: 'set' berupa pemetaan, 'attach' berupa daftar isian",
+                    en=f"step {number}: 'set' is a mapping, 'attach' a list of fields",
+                )
+            )
         steps.append(Step(trigger, role, dict(values), tuple(str(a) for a in attach)))
     return steps
 
@@ -77,12 +101,13 @@ class Simulator:
     def run(
         self, definition: Definition, subject: str, steps: Sequence[Step], year: int = 2026
     ) -> list[dict[str, Any]]:
-        """Each step's ``{step, trigger, role, source, dest, ok, guards, error}``, up to and
-        including the first refused one."""
+        """Each step's ``{step, trigger, role, source, dest, ok, guards, error, error_text}``
+        (why a step is refused in English, and as ``{id, en}``), up to and including the first
+        refused one."""
         with self.context.sessions() as session:
             region = session.get(Region, subject)
             if region is None:
-                raise NotFound(f"no region {subject}")
+                raise NotFound(Label(id=f"tidak ada wilayah {subject}", en=f"no region {subject}"))
             check_subject(definition, region)
             case = Case(
                 program=definition.program,
@@ -121,43 +146,70 @@ class Simulator:
             "ok": False,
             "guards": [],
             "error": None,
+            "error_text": None,
         }
         transition = definition.transition(step.trigger, source)
         if transition is None:
             available = ", ".join(t.trigger for t in definition.transitions_from(source))
-            result["error"] = (
-                f"'{step.trigger}' cannot be fired in state '{source}' "
-                f"(available there: {available or 'none'})"
+            _refused(
+                result,
+                Label(
+                    id=f"'{step.trigger}' tidak dapat dijalankan pada tahap '{source}' "
+                    f"(yang tersedia di sana: {available or 'tidak ada'})",
+                    en=f"'{step.trigger}' cannot be fired in state '{source}' "
+                    f"(available there: {available or 'none'})",
+                ),
             )
             return result, books
         result["dest"] = transition.dest
         if step.role not in transition.roles:
-            result["error"] = (
-                f"role '{step.role}' may not fire '{step.trigger}' "
-                f"(it needs {' or '.join(transition.roles)})"
+            _refused(
+                result,
+                Label(
+                    id=f"peran '{step.role}' tidak dapat menjalankan '{step.trigger}' "
+                    f"(diperlukan {' atau '.join(transition.roles)})",
+                    en=f"role '{step.role}' may not fire '{step.trigger}' "
+                    f"(it needs {' or '.join(transition.roles)})",
+                ),
             )
             return result, books
         try:
-            unexpected = sorted(set(step.attach) - set(transition.form_fields))
+            unexpected = ", ".join(sorted(set(step.attach) - set(transition.form_fields)))
             if unexpected:
-                raise InvalidData(f"not part of this form: {', '.join(unexpected)}")
+                raise InvalidData(
+                    Label(
+                        id=f"bukan bagian formulir ini: {unexpected}",
+                        en=f"not part of this form: {unexpected}",
+                    )
+                )
             raw = {**step.values, **{name: _document(name) for name in step.attach}}
             payload = clean(definition, transition.form, raw)
             data = {**case.data, **payload}
             after = posting(books, transition, data, None)[1]
         except RukunError as error:
-            result["error"] = error.message
+            _refused(result, Label(id=error.text("id"), en=error.message))
             return result, books
         context = guard_context(session, self.dialect, case, definition, data, after, history)
         guards = evaluate_guards(transition.guards, context)
         result["guards"] = [g.to_json() for g in guards]
         failed = [g for g in guards if not g.ok]
         if failed:
-            result["error"] = "; ".join(
-                f"{g.name}: {g.message.en if g.message else 'failed'}" for g in failed
+            reasons = [
+                (g.name, g.message or Label(id="tidak terpenuhi", en="failed")) for g in failed
+            ]
+            _refused(
+                result,
+                Label(
+                    id="; ".join(f"{name}: {why.id}" for name, why in reasons),
+                    en="; ".join(f"{name}: {why.en}" for name, why in reasons),
+                ),
             )
             return result, books
         result["ok"] = True
         case.state, case.data = transition.dest, data
         history.append({"trigger": step.trigger, "role": step.role, "kind": "transition"})
         return result, after
+
+
+def _refused(result: dict[str, Any], why: Label) -> None:
+    result["error"], result["error_text"] = why.en, why.to_json()

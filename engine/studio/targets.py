@@ -1,10 +1,11 @@
 """Finding the parts of a workflow's YAML that a studio edit targets (states, transitions,
 guards and what they name) and the checks an edit makes before changing them. Errors
-say what was not found and what exists."""
+say what was not found and what exists, in both languages of the UI."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from difflib import get_close_matches
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -15,6 +16,7 @@ from engine.guards.registry import hint
 from engine.language.checking import NAME
 from engine.language.roles import BUILTIN_ROLES
 from engine.studio.yamledit import Document, as_list, flow_map, private, set_key
+from engine.text import Label
 
 # --------------------------------------------------------------------------- finding
 
@@ -32,7 +34,12 @@ def transitions(doc: Document) -> CommentedSeq:
 def _list_section(doc: Document, key: str) -> CommentedSeq:
     value = doc.root.get(key)
     if not isinstance(value, CommentedSeq) or not all(isinstance(v, CommentedMap) for v in value):
-        raise InvalidData(f"the definition has no '{key}' list of mappings")
+        raise InvalidData(
+            Label(
+                id=f"alur kerja tidak memiliki daftar pemetaan '{key}'",
+                en=f"the definition has no '{key}' list of mappings",
+            )
+        )
     return value
 
 
@@ -44,8 +51,12 @@ def find_state(doc: Document, name: Any) -> tuple[int, CommentedMap]:
     """The position and mapping of the state ``name``."""
     names = state_names(doc)
     if not isinstance(name, str) or name not in names:
+        maybe = suggestion(str(name), names)
         raise InvalidData(
-            f"no state '{name}'{hint(str(name), names)}; the states are: {listing(names)}"
+            Label(
+                id=f"tidak ada tahap '{name}'{maybe.id}; tahap yang ada: {listing(names, 'id')}",
+                en=f"no state '{name}'{maybe.en}; the states are: {listing(names)}",
+            )
         )
     index = names.index(name)
     return index, states(doc)[index]
@@ -57,22 +68,35 @@ def find_transition(doc: Document, trigger: Any, source: Any = None) -> tuple[in
     found = [(i, t) for i, t in enumerate(transitions(doc)) if t.get("trigger") == trigger]
     if not found:
         triggers = list(dict.fromkeys(str(t.get("trigger")) for t in transitions(doc)))
+        maybe = suggestion(str(trigger), triggers)
         raise InvalidData(
-            f"no transition '{trigger}'{hint(str(trigger), triggers)}; "
-            f"the triggers are: {listing(triggers)}"
+            Label(
+                id=f"tidak ada langkah '{trigger}'{maybe.id}; "
+                f"pemicu yang ada: {listing(triggers, 'id')}",
+                en=f"no transition '{trigger}'{maybe.en}; the triggers are: {listing(triggers)}",
+            )
         )
     every = [s for _, t in found for s in as_list(t.get("source"))]
     if source is not None:
         found = [(i, t) for i, t in found if source in as_list(t.get("source"))]
         if not found:
+            maybe = suggestion(str(source), every)
             raise InvalidData(
-                f"transition '{trigger}' does not leave '{source}'{hint(str(source), every)}; "
-                f"it leaves: {listing(every)}"
+                Label(
+                    id=f"langkah '{trigger}' tidak berangkat dari '{source}'{maybe.id}; "
+                    f"ia berangkat dari: {listing(every, 'id')}",
+                    en=f"transition '{trigger}' does not leave '{source}'{maybe.en}; "
+                    f"it leaves: {listing(every)}",
+                )
             )
     elif len(found) > 1:
         raise InvalidData(
-            f"trigger '{trigger}' has {len(found)} transitions (from {listing(every)}): "
-            "say which source"
+            Label(
+                id=f"pemicu '{trigger}' memiliki {len(found)} langkah (dari {listing(every)}): "
+                "sebutkan tahap asalnya",
+                en=f"trigger '{trigger}' has {len(found)} transitions (from {listing(every)}): "
+                "say which source",
+            )
         )
     return found[0]
 
@@ -87,12 +111,20 @@ def guard_items(transition: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return items
 
 
-def guard_state_refs(doc: Document, state: str) -> Iterator[tuple[str, Any, Any]]:
+def guard_of(transition: Mapping[str, Any], guard: str) -> Label:
+    """A guard of a transition, as messages name it."""
+    trigger = transition.get("trigger")
+    return Label(
+        id=f"syarat langkah '{trigger}' ({guard})",
+        en=f"a guard of transition '{trigger}' ({guard})",
+    )
+
+
+def guard_state_refs(doc: Document, state: str) -> Iterator[tuple[Label, Any, Any]]:
     """Each place where a guard argument of kind ``states`` names ``state``, once:
     (a description for messages, the container, the key or index in it)."""
     seen: set[tuple[int, Any]] = set()
     for transition in transitions(doc):
-        where = f"a guard of transition '{transition.get('trigger')}'"
         for name, item in guard_items(transition):
             for container, key in _state_arguments(name, item):
                 value = container.get(key)
@@ -103,7 +135,7 @@ def guard_state_refs(doc: Document, state: str) -> Iterator[tuple[str, Any, Any]
                 for spot in spots:
                     if (id(spot[0]), spot[1]) not in seen:
                         seen.add((id(spot[0]), spot[1]))
-                        yield f"{where} ({name})", spot[0], spot[1]
+                        yield guard_of(transition, name), spot[0], spot[1]
 
 
 def _state_arguments(name: str, item: Any) -> list[tuple[Any, Any]]:
@@ -146,30 +178,48 @@ def label_owner(doc: Document, target: Any) -> tuple[CommentedMap, str, tuple[st
         source = names[1] if len(names) == 2 else None
         return find_transition(doc, names[0], source)[1], "label", ("trigger",)
     if kind == "field" and len(names) == 1:
-        return _entry(doc, "fields", "field", names[0]), "label", ()
+        return _entry(doc, "fields", Label(id="isian", en="field"), names[0]), "label", ()
     if kind == "role" and len(names) == 1:
         if names[0] in BUILTIN_ROLES:
-            raise InvalidData(f"role '{names[0]}' is built in: its label is not the program's")
-        return _entry(doc, "roles", "declared role", names[0]), "label", ("level",)
+            raise InvalidData(
+                Label(
+                    id=f"peran '{names[0]}' bawaan Rukun: labelnya bukan milik program",
+                    en=f"role '{names[0]}' is built in: its label is not the program's",
+                )
+            )
+        declared = Label(id="peran yang dideklarasikan", en="declared role")
+        return _entry(doc, "roles", declared, names[0]), "label", ("level",)
     shapes = '("program",), ("state", name), ("transition", trigger, source or None), '
+    shapes += "('field', name), ('role', name)"
     raise InvalidData(
-        f"unknown label target {target!r}: one of {shapes}('field', name), ('role', name)"
+        Label(
+            id=f"sasaran label {target!r} tidak dikenal: salah satu dari {shapes}",
+            en=f"unknown label target {target!r}: one of {shapes}",
+        )
     )
 
 
-def _entry(doc: Document, section: str, what: str, name: str) -> CommentedMap:
+def _entry(doc: Document, section: str, what: Label, name: str) -> CommentedMap:
     """The mapping of ``name`` in a top-level mapping section (``fields``, ``roles``)."""
     entries = doc.root.get(section)
     names = [str(k) for k in entries] if isinstance(entries, CommentedMap) else []
     if name not in names:
+        maybe = suggestion(str(name), names)
         raise InvalidData(
-            f"no {what} '{name}'{hint(str(name), names)}; there are: {listing(names)}"
+            Label(
+                id=f"tidak ada {what.id} '{name}'{maybe.id}; yang ada: {listing(names, 'id')}",
+                en=f"no {what.en} '{name}'{maybe.en}; there are: {listing(names)}",
+            )
         )
     assert isinstance(entries, CommentedMap)
     if entries[name] is None:
         set_key(entries, name, flow_map([]))
     if not isinstance(entries[name], CommentedMap):
-        raise InvalidData(f"{what} '{name}' is not a mapping")
+        raise InvalidData(
+            Label(
+                id=f"{what.id} '{name}' bukan pemetaan", en=f"{what.en} '{name}' is not a mapping"
+            )
+        )
     return private(doc.root, entries, name)
 
 
@@ -179,14 +229,27 @@ def _entry(doc: Document, section: str, what: str, name: str) -> CommentedMap:
 def check_sources(doc: Document, names: list[str]) -> list[str]:
     """``names`` as a transition's sources: known, not final, each once; or just "*"."""
     if not names:
-        raise InvalidData("a transition needs a source state")
+        raise InvalidData(
+            Label(id="langkah memerlukan tahap asal", en="a transition needs a source state")
+        )
     if names == ["*"]:
         return names
     for name in names:
         if find_state(doc, name)[1].get("final") is True:
-            raise InvalidData(f"state '{name}' is final: no transition leaves it")
+            raise InvalidData(
+                Label(
+                    id=f"tahap '{name}' adalah tahap akhir: tidak ada langkah yang berangkat "
+                    "darinya",
+                    en=f"state '{name}' is final: no transition leaves it",
+                )
+            )
     if len(set(names)) != len(names):
-        raise InvalidData(f"a source is listed twice: {listing(names)}")
+        raise InvalidData(
+            Label(
+                id=f"ada tahap asal yang tercantum dua kali: {listing(names)}",
+                en=f"a source is listed twice: {listing(names)}",
+            )
+        )
     return names
 
 
@@ -196,17 +259,26 @@ def check_roles(doc: Document, names: list[str]) -> None:
     known = sorted({*BUILTIN_ROLES, *(declared if isinstance(declared, Mapping) else ())})
     for name in names:
         if name not in known:
+            maybe = suggestion(name, known)
             raise InvalidData(
-                f"no role '{name}'{hint(name, known)}; the roles are: {listing(known)}"
+                Label(
+                    id=f"tidak ada peran '{name}'{maybe.id}; "
+                    f"peran yang ada: {listing(known, 'id')}",
+                    en=f"no role '{name}'{maybe.en}; the roles are: {listing(known)}",
+                )
             )
 
 
-def check_new_name(name: Any, what: str) -> None:
+def check_new_name(name: Any, what: Label) -> None:
     """``name`` is a snake_case name, as states and triggers must be."""
     if not isinstance(name, str) or not NAME.match(name):
         raise InvalidData(
-            f"a {what} name is snake_case (a lower-case letter, then letters, digits and _), "
-            f"not {name!r}"
+            Label(
+                id=f"nama {what.id} ditulis snake_case (huruf kecil, lalu huruf, angka dan _), "
+                f"bukan {name!r}",
+                en=f"a {what.en} name is snake_case (a lower-case letter, then letters, digits "
+                f"and _), not {name!r}",
+            )
         )
 
 
@@ -214,7 +286,12 @@ def name_list(value: Any, what: str) -> list[str]:
     """One name or a list of names, as a list."""
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
-        raise InvalidData(f"{what}: expected a name or a list of names, not {value!r}")
+        raise InvalidData(
+            Label(
+                id=f"{what}: seharusnya satu nama atau daftar nama, bukan {value!r}",
+                en=f"{what}: expected a name or a list of names, not {value!r}",
+            )
+        )
     return list(names)
 
 
@@ -227,8 +304,17 @@ def refuse_duplicates(doc: Document, trigger: str, sources: list[str], skip: int
             continue
         if "*" in theirs or "*" in sources or set(theirs) & set(sources):
             common = sorted(set(theirs) & set(sources))
-            clash = listing(common) if common else 'every state ("*")'
-            raise InvalidData(f"trigger '{trigger}' already leaves {clash}")
+            clash = (
+                Label(id=listing(common), en=listing(common))
+                if common
+                else Label(id='semua tahap ("*")', en='every state ("*")')
+            )
+            raise InvalidData(
+                Label(
+                    id=f"pemicu '{trigger}' sudah berangkat dari {clash.id}",
+                    en=f"trigger '{trigger}' already leaves {clash.en}",
+                )
+            )
 
 
 def refuse_dangling_trigger(doc: Document, trigger: str) -> None:
@@ -246,14 +332,37 @@ def refuse_dangling_trigger(doc: Document, trigger: str) -> None:
                 else []
             )
             if isinstance(args, Mapping) and any(args.get(k) == trigger for k in named):
-                references.append(f"a guard of transition '{transition.get('trigger')}' ({name})")
-    refuse_references(f"trigger '{trigger}'", references)
+                references.append(guard_of(transition, name))
+    refuse_references(Label(id=f"pemicu '{trigger}'", en=f"trigger '{trigger}'"), references)
 
 
-def refuse_references(what: str, references: list[str]) -> None:
+def refuse_references(what: Label, references: Sequence[Label]) -> None:
     if references:
-        raise InvalidData(f"{what} is still named by {'; '.join(references)}: change those first")
+        named = joined(references)
+        raise InvalidData(
+            Label(
+                id=f"{what.id} masih disebut oleh {named.id}: ubah dulu bagian itu",
+                en=f"{what.en} is still named by {named.en}: change those first",
+            )
+        )
 
 
-def listing(names: Sequence[Any]) -> str:
-    return ", ".join(str(n) for n in names) or "none"
+# --------------------------------------------------------------------------- wording
+
+
+def listing(names: Sequence[Any], lang: str = "en") -> str:
+    """The names, comma separated ("none", or "tidak ada" in Indonesian, when empty)."""
+    return ", ".join(str(n) for n in names) or ("tidak ada" if lang == "id" else "none")
+
+
+def suggestion(name: str, known: Sequence[str]) -> Label:
+    """``hint`` in both languages: the closest known name to ``name``, if any is close."""
+    match = get_close_matches(name, sorted(known), n=1)
+    if not match:
+        return Label(id="", en="")
+    return Label(id=f" (maksud Anda '{match[0]}'?)", en=hint(name, known))
+
+
+def joined(parts: Sequence[Label], separator: str = "; ") -> Label:
+    """Descriptions joined into one, in each language."""
+    return Label(id=separator.join(p.id for p in parts), en=separator.join(p.en for p in parts))

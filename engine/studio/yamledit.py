@@ -18,6 +18,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from engine.errors import InvalidData
 from engine.language.source import YamlSourceError, load_yaml
+from engine.text import Label
 
 Node = CommentedMap | CommentedSeq
 Scalar = str | int | float | bool
@@ -39,7 +40,10 @@ class Document:
         except YamlSourceError as exc:
             problem = exc.problem
             raise InvalidData(
-                f"{problem.line}:{problem.col}: {problem.message}",
+                Label(
+                    id=f"baris {problem.line}, kolom {problem.col}: {problem.message}",
+                    en=f"{problem.line}:{problem.col}: {problem.message}",
+                ),
                 {"line": problem.line, "col": problem.col},
             ) from exc
         try:
@@ -47,7 +51,12 @@ class Document:
         except YAMLError as exc:
             raise _syntax_error(exc) from exc
         if not isinstance(root, CommentedMap):
-            raise InvalidData("not a workflow definition: the top level must be a mapping")
+            raise InvalidData(
+                Label(
+                    id="bukan alur kerja: tingkat teratasnya harus berupa pemetaan",
+                    en="not a workflow definition: the top level must be a mapping",
+                )
+            )
         for node in walk(root):
             # ruamel drops an anchor nothing refers to; the text had it, so keep it
             if node.anchor.value:
@@ -99,9 +108,17 @@ def _syntax_error(exc: YAMLError) -> InvalidData:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
     if mark is None:
-        return InvalidData(f"not valid YAML: {problem}")
+        return InvalidData(
+            Label(id=f"bukan YAML yang sah: {problem}", en=f"not valid YAML: {problem}")
+        )
     line, col = mark.line + 1, mark.column + 1
-    return InvalidData(f"{line}:{col}: not valid YAML: {problem}", {"line": line, "col": col})
+    return InvalidData(
+        Label(
+            id=f"baris {line}, kolom {col}: bukan YAML yang sah: {problem}",
+            en=f"{line}:{col}: not valid YAML: {problem}",
+        ),
+        {"line": line, "col": col},
+    )
 
 
 # --------------------------------------------------------------------------- reading
@@ -189,7 +206,12 @@ def detached(value: Any, _open: frozenset[int] = frozenset()) -> Any:
     if not isinstance(value, CommentedMap | CommentedSeq):
         return value
     if id(value) in _open:
-        raise InvalidData("an alias refers to a part that contains it")
+        raise InvalidData(
+            Label(
+                id="sebuah alias merujuk ke bagian yang memuat alias itu sendiri",
+                en="an alias refers to a part that contains it",
+            )
+        )
     inner = _open | {id(value)}
     copy: Node
     if isinstance(value, CommentedMap):
@@ -228,8 +250,14 @@ def delete_key(mapping: CommentedMap, key: str) -> None:
     """Remove ``key``; the blank and comment lines that followed it stay in the text."""
     keys = own_keys(mapping)
     if key not in keys:
-        what = "comes from a YAML merge (<<); change it where it is written"
-        raise InvalidData(f"'{key}' {what}" if key in mapping else f"no key '{key}'")
+        raise InvalidData(
+            Label(
+                id=f"'{key}' berasal dari penggabungan YAML (<<); ubahlah di tempat ia ditulis",
+                en=f"'{key}' comes from a YAML merge (<<); change it where it is written",
+            )
+            if key in mapping
+            else Label(id=f"tidak ada kunci '{key}'", en=f"no key '{key}'")
+        )
     keep_merged_copies(mapping, key)
     following = _take_following(mapping, key) if is_block(mapping) else ""
     referers, mapping._ref = mapping._ref, []  # ruamel 0.19 fails to update them on delete
@@ -318,7 +346,13 @@ def unmerge(mapping: CommentedMap, source: CommentedMap, *, reuse: bool = False)
     merge, so that ``source`` can be removed; ``reuse`` moves source's values instead of
     copying them (for the one map that takes over from a removed source)."""
     if len(getattr(mapping, merge_attrib, ())) != 1:
-        raise InvalidData("a mapping that merges several others (<<: [...]) cannot be edited")
+        raise InvalidData(
+            Label(
+                id="pemetaan yang menggabungkan beberapa pemetaan lain (<<: [...]) tidak dapat "
+                "disunting",
+                en="a mapping that merges several others (<<: [...]) cannot be edited",
+            )
+        )
     own = dict(mapping.non_merged_items())
     following = _take_following(mapping, list(own)[-1]) if own and is_block(mapping) else ""
     entries = [
