@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import click
 
+from engine.cli_base import listen_options
+
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@listen_options
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Worker threads."
+)
 def serve(host: str, port: int, threads: int) -> None:
     """Serve the operator UI on RUKUN_DATABASE_URL (run `rukun db upgrade` first).
 
@@ -21,13 +24,21 @@ def serve(host: str, port: int, threads: int) -> None:
     mode 0600: every worker and restart shares it. Behind an HTTPS proxy set
     RUKUN_PROXY_COUNT=1 and RUKUN_SECURE_COOKIES=1 (docs/deploy.md).
     """
-    from waitress import serve as run_server
+    from waitress.server import create_server
 
     from admin import create_app
+    from engine.cli import cannot_listen, no_such_host
     from engine.runtime import Rukun
 
     rukun = Rukun()
     rukun.check_schema()
     app = create_app(rukun)  # reads or makes the key file: refusals come before "Rukun on"
-    click.echo(f"Rukun on http://{host}:{port}/ (Ctrl+C stops it)")
-    run_server(app, host=host, port=port, threads=threads)
+    try:  # binds the port: a taken one is told before "Rukun on", as one line
+        server = create_server(app, host=host, port=port, threads=threads)
+    except OSError as error:
+        raise cannot_listen(host, port, error) from None
+    except ValueError:  # waitress: a host it cannot resolve (the port is in range)
+        raise no_such_host(host) from None
+    shown = getattr(server, "effective_port", port)  # port 0: the one the system chose
+    click.echo(f"Rukun on http://{host}:{shown}/ (Ctrl+C stops it)")
+    server.run()

@@ -12,6 +12,7 @@ data; 2 usage error; 3 forbidden; 4 conflict; 5 not found.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 import click
 
 from engine.cli_backup import db_backup, db_restore
-from engine.cli_base import RukunGroup, emit, json_option, rukun_app
+from engine.cli_base import RukunGroup, emit, json_option, listen_options, rukun_app
 
 # --------------------------------------------------------------------------- root
 
@@ -131,9 +132,73 @@ def tick(now: str | None, as_json: bool) -> None:
 # --------------------------------------------------------------------------- demo
 
 
+class CannotListen(click.ClickException):
+    """The UI cannot listen where it was asked to: one line naming the address and the
+    option that changes it, exit 2 (a usage error), before any line saying it serves."""
+
+    exit_code = 2
+
+
+def cannot_listen(host: str, port: int, error: OSError) -> CannotListen:
+    """What a failed bind of ``host``:``port`` tells the user."""
+    if error.errno == errno.EADDRINUSE:
+        return CannotListen(
+            f"port {port} on {host} is already in use: choose another with --port "
+            f"(e.g. --port {port + 1 if port < 65535 else 8000})"
+        )
+    if error.errno == errno.EACCES:
+        return CannotListen(
+            f"port {port} on {host} is not open to this user: choose another with --port "
+            "(above 1023)"
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return CannotListen(
+            f"{host} is not an address of this machine: choose another with --host "
+            "(e.g. --host 127.0.0.1)"
+        )
+    return CannotListen(f"cannot listen on {host} port {port}: {error.strerror} (--host, --port)")
+
+
+def no_such_host(host: str) -> CannotListen:
+    return CannotListen(
+        f"cannot listen on {host}: no such host; choose another with --host (e.g. --host 127.0.0.1)"
+    )
+
+
+def check_listen(host: str, port: int) -> None:
+    """Bind ``host``:``port`` as the server will (every address the host names, with
+    SO_REUSEADDR, IPv6 sockets IPv6 only) and let go at once: a taken port is told before
+    anything is seeded. The server's own bind may still lose a race; it says the same."""
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(
+            None if host == "*" else host,
+            port,
+            socket.AF_UNSPEC,
+            socket.SOCK_STREAM,
+            socket.IPPROTO_TCP,
+            socket.AI_PASSIVE,
+        )
+    except socket.gaierror:
+        raise no_such_host(host) from None
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise cannot_listen(host, port, error) from None
+
+
 @main.command()
 @click.option(
-    "--year", type=int, default=None, help="Fiscal year of the demo case (default: this year)."
+    "--year",
+    type=int,
+    default=None,
+    help="Fiscal year of the demo case (default: this year; a demo reused keeps its own).",
 )
 @click.option(
     "--serve/--no-serve",
@@ -149,28 +214,51 @@ def tick(now: str | None, as_json: bool) -> None:
     help="Also seed N cases with histories of about 10 records across the four programs "
     "(for benchmarks and load tests; nothing again when the database has them).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start over: remove the demo's database (a SQLite file it seeded, and the "
+    "documents that file lists) first; refused for any other database.",
+)
+@listen_options
 @click.pass_context
 def demo(
-    ctx: click.Context, year: int | None, serve: bool, scale: int | None, host: str, port: int
+    ctx: click.Context,
+    year: int | None,
+    serve: bool,
+    scale: int | None,
+    reset: bool,
+    host: str,
+    port: int,
 ) -> None:
     """Demo on the embedded database: migrate, publish workflows/*.yaml, load the four
     cities with demo RTs, groups and users, run a Probebaya case end to end (a refusal, a
     revision, tranches and LPJs) and print its history; with --scale, seed that many more
-    cases; then serve the UI with the demo users' passwords printed."""
-    from engine.demo import demo_passwords, run_demo
+    cases; then print new passwords for the demo users and serve the UI.
 
+    Run again, it reuses the database when it holds a complete demo, and starts over by
+    itself when an earlier run stopped before it finished (the demo's own SQLite file
+    only); --reset starts over in any case. The port is checked before anything is seeded.
+    """
+    from engine.demo import DemoDatabase, DemoState, demo_passwords, run_demo
+    from engine.settings import Settings
+
+    server = main.get_command(ctx, "serve")  # None without the web package
+    if serve and server is not None:
+        check_listen(host, port)
+    database = DemoDatabase(Settings.from_env())
+    state = database.prepare(reset, click.echo)
     app = rukun_app(check=False)
-    if scale is None:
-        run_demo(app, year, click.echo)
-    else:
+    if state is DemoState.EMPTY:
+        database.claim(app)
+    if scale is not None:
         from engine.demo_scale import run_scaled_demo
 
         run_scaled_demo(app, year, scale, click.echo)
-    server = main.get_command(ctx, "serve") if serve else None
-    if server is None:
-        return
+    elif state is DemoState.EMPTY:
+        run_demo(app, year, click.echo)
+    else:
+        app.upgrade()
     click.echo("\nsign in with (passwords are new on every run):")
     grants = {
         user["name"]: ", ".join(
@@ -181,6 +269,11 @@ def demo(
     }
     for name, password in demo_passwords(app).items():
         click.echo(f"  {name:<24} {password:<14} {grants.get(name, '')}")
+    if server is None:
+        return
+    if not serve:
+        click.echo("`rukun serve` serves the UI (`rukun demo` again: the same data, new passwords)")
+        return
     ctx.invoke(server, host=host, port=port)
 
 

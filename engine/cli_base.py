@@ -186,3 +186,18 @@ def parse_pairs(pairs: Iterable[str], what: str, shape: str = "FIELD=VALUE") -> 
             raise click.UsageError(f"{what} takes {shape}, got {pair!r}")
         result[key.strip()] = value
     return result
+
+
+def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--host`` and ``--port`` the UI listens on (`rukun demo`, `rukun serve`)."""
+    host = click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+    )
+    port = click.option(
+        "--port",
+        default=5000,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="Port to listen on.",
+    )
+    return host(port(command))

@@ -1,27 +1,46 @@
 """The scripted demo: one Probebaya case carried from the rembug warga to closing, through
-the same runtime calls the CLI and the admin UI use."""
+the same runtime calls the CLI and the admin UI use; and the demo's database
+(:class:`DemoDatabase`), seeded once, reused by every later `rukun demo`, started over when
+an earlier one stopped part-way or with ``--reset``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import make_url
 
-from engine.errors import TransitionRefused
+from engine.demo_plan import USER_PREFIX
+from engine.errors import Conflict, TransitionRefused
 from engine.money import format_money
 from engine.runtime import Rukun
 from engine.runtime.regions import RegionRow
-from engine.store.models import Region, User
+from engine.settings import Settings
+from engine.store.db import VERSION_TABLE
+from engine.store.models import Base, Case, ChainAnchor, Document, Region, User
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 SCENARIOS = Path(__file__).resolve().parent / "demo_scenarios.yaml"
+#: Who takes the anchor that ends :func:`run_demo`, its last write: a database holding one
+#: holds every step before it (each committed before the next began).
+DEMO_ANCHOR = "demo"
+#: Who takes the anchor that ends the seeding of `rukun demo --scale`
+#: (:func:`engine.demo_scale.run_scaled_demo`), likewise.
+SCALE_ANCHOR = "demo --scale"
+#: SQLite's ``application_id`` ("RKDM") in a database file `rukun demo` seeded from empty:
+#: the file is the demo's own, which it may remove to start over (and no other).
+DEMO_APPLICATION_ID = 0x524B444D
+#: The tables whose rows make a database more than an empty schema.
+HOLDING_TABLES = ("users", "cases", "regions", "definition_versions")
 
 
 def demo_pdf(title: str) -> bytes:
@@ -122,7 +141,8 @@ def demo_passwords(app: Rukun) -> dict[str, str]:
 
 
 def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
-    """Set everything up and run one Probebaya case end to end; returns the case id."""
+    """Set everything up and run one Probebaya case end to end, then take the anchor
+    (:data:`DEMO_ANCHOR`) that marks the demo complete; returns the case id."""
     year = year or dt.date.today().year
     app.upgrade()
     echo(f"database: {app.engine.url.render_as_string(hide_password=True)}")
@@ -258,7 +278,7 @@ def run_demo(app: Rukun, year: int | None, echo: Callable[[str], Any]) -> int:
         )
     breaks = app.cases.verify(case_id)
     echo("history chain: " + ("intact" if not breaks else f"BROKEN {breaks}"))
-    anchor = app.audit.anchor("demo")
+    anchor = app.audit.anchor(DEMO_ANCHOR)
     echo(
         f"anchor over {anchor['cases']} cases: {anchor['digest']} "
         "(`rukun audit verify --anchor DIGEST` proves nothing it covers changes)"
@@ -336,3 +356,164 @@ def seed_scenarios(app: Rukun, year: int, docs_dir: Path) -> dict[str, str]:
         if "name" in spec:
             named[spec["name"]] = case["id"]
     return users
+
+
+# --------------------------------------------------------------------------- the database
+
+
+class DemoState(Enum):
+    """What a database holds, as `rukun demo` sees it."""
+
+    #: No database yet, or a schema without rows: the demo seeds it.
+    EMPTY = "empty"
+    #: A demo whose every step committed: reused.
+    COMPLETE = "complete"
+    #: Rows but no complete demo: a demo that stopped part-way, or data that is not a demo.
+    PARTIAL = "partial"
+
+
+def anchored(app: Rukun, by: str) -> bool:
+    """Whether the database holds an anchor taken as ``by`` (:data:`DEMO_ANCHOR`,
+    :data:`SCALE_ANCHOR`)."""
+    with app.context.sessions() as session:
+        found = session.scalar(select(ChainAnchor.id).where(ChainAnchor.created_by == by).limit(1))
+    return found is not None
+
+
+def demo_state(app: Rukun) -> DemoState:
+    """What the database holds; read before migrating it, so that a database with tables
+    of another application is left as it is (:attr:`DemoState.PARTIAL`)."""
+    tables = set(inspect(app.engine).get_table_names())
+    if not tables <= {*Base.metadata.tables, VERSION_TABLE}:
+        return DemoState.PARTIAL
+    with app.engine.connect() as connection:
+        held = [
+            table
+            for table in HOLDING_TABLES
+            if table in tables
+            and connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None
+        ]
+    if not held:
+        return DemoState.EMPTY
+    if "chain_anchors" not in tables or not anchored(app, DEMO_ANCHOR):
+        return DemoState.PARTIAL
+    with app.context.sessions() as session:
+        scaled = session.scalar(
+            select(Case.id).where(Case.created_by.startswith(USER_PREFIX, autoescape=True)).limit(1)
+        )
+    if scaled is not None and not anchored(app, SCALE_ANCHOR):
+        return DemoState.PARTIAL
+    return DemoState.COMPLETE
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (absolute); None for an in-memory database or
+    another kind of database."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if not parsed.drivername.startswith("sqlite") or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):  # a URI filename: may be in memory, or shared
+        return None
+    return Path(database).absolute()
+
+
+class DemoDatabase:
+    """The database `rukun demo` seeds (RUKUN_DATABASE_URL): seeded when empty, reused when
+    it holds a complete demo, started over when it was left half-seeded or with ``--reset``,
+    which removes it (the file, and the documents it lists). Only a SQLite file the demo
+    seeded from empty, stamped :data:`DEMO_APPLICATION_ID`, is ever removed: another
+    database might hold what no demo can give back."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.file = sqlite_file(settings.database_url)
+        self.shown = make_url(settings.database_url).render_as_string(hide_password=True)
+
+    def prepare(self, reset: bool, echo: Callable[[str], Any]) -> DemoState:
+        """Make the database ready: :attr:`DemoState.COMPLETE` (to reuse) or
+        :attr:`DemoState.EMPTY` (to seed), removing the demo's own file first with ``reset``
+        or when it was left half-seeded. :class:`Conflict` for a reset of a database that
+        is not the demo's own, or a half-seeded one (which the demo cannot tell from data of
+        someone's)."""
+        if self.file is not None and not self.file.exists():
+            if reset:
+                echo(f"nothing to reset: no demo database at {self.file} yet")
+            return DemoState.EMPTY
+        app = Rukun(self.settings)
+        try:
+            state = demo_state(app)
+            own = self.file is not None and (state is DemoState.EMPTY or self._stamped(app))
+            if reset and not own:
+                raise Conflict(
+                    "--reset removes only a SQLite file `rukun demo` seeded, and "
+                    f"{self.where} is not one (it may hold someone's data): {self._remedy()}"
+                )
+            if state is DemoState.PARTIAL and not own:
+                raise Conflict(
+                    f"{self.where} holds data but no complete demo (a demo that stopped "
+                    "part-way, or someone's data), and `rukun demo` seeds only an empty "
+                    f"database or starts over its own SQLite file: {self._remedy()}"
+                )
+            if not reset and state is DemoState.COMPLETE:
+                echo(
+                    f"reusing the demo database {self.where}, seeded by an earlier "
+                    "`rukun demo` (`rukun demo --reset` starts over)"
+                )
+            if not reset and state is not DemoState.PARTIAL:
+                return state
+            documents = self._documents(app)
+        finally:
+            app.close()
+        if reset:
+            echo(f"--reset: removing the demo database {self.where} and its documents")
+        else:
+            echo(
+                f"the demo database {self.where} was left half-seeded (an earlier `rukun demo` "
+                "stopped before it finished): starting over"
+            )
+        self._remove(documents)
+        return DemoState.EMPTY
+
+    def claim(self, app: Rukun) -> None:
+        """Stamp the (new or empty) SQLite file as the demo's own, before anything is
+        seeded in it; nothing for other databases."""
+        if self.file is not None:
+            with app.engine.begin() as connection:
+                connection.exec_driver_sql(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+
+    def _stamped(self, app: Rukun) -> bool:
+        with app.engine.connect() as connection:
+            stamp = connection.exec_driver_sql("PRAGMA application_id").scalar()
+        return bool(stamp == DEMO_APPLICATION_ID)
+
+    @property
+    def where(self) -> str:
+        """The database, for messages: its file, or its URL without the password."""
+        return str(self.file) if self.file is not None else self.shown
+
+    def _remedy(self) -> str:
+        if self.file is None:
+            return "empty it yourself, or unset RUKUN_DATABASE_URL for the demo's own file"
+        return "move it away yourself, or point RUKUN_DATABASE_URL at a new file"
+
+    def _documents(self, app: Rukun) -> list[Path]:
+        """The stored files the database lists (none if it has no documents table)."""
+        if "documents" not in inspect(app.engine).get_table_names():
+            return []
+        store = app.context.documents
+        with app.context.sessions() as session:
+            return [store.path_for(sha) for sha in session.scalars(select(Document.sha256))]
+
+    def _remove(self, documents: Sequence[Path]) -> None:
+        """The database file first (a reset stopped part-way leaves only files the next
+        demo stores again, by the same content), then the documents, then the folders
+        they leave empty: other files in the storage folder are someone else's."""
+        assert self.file is not None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            self.file.with_name(self.file.name + suffix).unlink(missing_ok=True)
+        for path in documents:
+            path.unlink(missing_ok=True)
+        for folder in [*sorted({p.parent for p in documents}), self.settings.storage_dir]:
+            with contextlib.suppress(OSError):  # not empty: holds files the demo did not make
+                folder.rmdir()

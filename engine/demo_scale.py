@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from engine.demo import demo_pdf, run_demo
+from engine.demo import DEMO_ANCHOR, SCALE_ANCHOR, anchored, demo_pdf, run_demo
 from engine.demo_copies import BATCH, Choices, Copier, mentions, write_batch
 from engine.demo_plan import (
     PATHS,
@@ -70,21 +70,32 @@ def scale_cases(app: Rukun) -> int:
 
 
 def run_scaled_demo(app: Rukun, year: int | None, count: int, echo: Echo) -> None:
-    """The demo (:func:`~engine.demo.run_demo`) plus ``count`` seeded cases; nothing again
-    when the database holds that many already, refused when it holds fewer (a seeding that
-    stopped part-way: start again on a fresh database)."""
+    """The demo (:func:`~engine.demo.run_demo`, unless the database holds it complete) plus
+    ``count`` seeded cases, then the anchor (:data:`~engine.demo.SCALE_ANCHOR`) that marks
+    the seeding complete. Nothing again when the database holds that many already; refused
+    when it holds fewer, or seeded cases without that anchor (a seeding that stopped
+    part-way)."""
     app.upgrade()
     existing = scale_cases(app)
+    if existing and not anchored(app, SCALE_ANCHOR):
+        raise Conflict(
+            f"the database holds {existing} seeded cases but not the anchor that ends "
+            "`rukun demo --scale`: an earlier seeding stopped part-way; start over with "
+            f"`rukun demo --reset --scale {count}`, or on a new database (RUKUN_DATABASE_URL)"
+        )
     if existing >= count:
         echo(f"the database holds {existing} seeded cases already: nothing seeded")
         return
     if existing:
         raise Conflict(
-            f"the database holds {existing} seeded cases, fewer than {count}: an earlier "
-            "`rukun demo --scale` stopped part-way; seed a fresh database (RUKUN_DATABASE_URL)"
+            f"the database holds {existing} seeded cases, fewer than {count}: "
+            f"`rukun demo --reset --scale {count}` starts over with {count}"
         )
-    run_demo(app, year, echo)
+    if not anchored(app, DEMO_ANCHOR):
+        run_demo(app, year, echo)
     seed_scale(app, count, year, echo)
+    anchor = app.audit.anchor(SCALE_ANCHOR)
+    echo(f"scale: anchor over {anchor['cases']:,} cases: {anchor['digest']}")
 
 
 @dataclass
