@@ -20,6 +20,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     stream_with_context,
     url_for,
 )
@@ -30,7 +31,7 @@ from werkzeug.utils import secure_filename
 
 from admin.audit_views import SCREEN_ROLES
 from admin.auth import engine, shown
-from admin.documents import send_document
+from admin.documents import safe_filename, send_document
 from admin.forms import form_values, guard_title, option_view
 from admin.parameters import int_arg
 from engine.diagram import render_svg, workflow_graph
@@ -43,6 +44,9 @@ from engine.runtime.cases import starter_roles
 from engine.runtime.queries import DEFAULT_SORT
 
 PAGE_SIZE = 50
+#: A preview is shown in the browser's PDF viewer, which a ``sandbox`` policy (as stored
+#: documents get) would block; it is our own rendering, and it loads nothing.
+PREVIEW_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
 class SignedIn:
@@ -237,6 +241,7 @@ class CasesView(SignedIn, BaseView):
         history = rukun.cases.history(case_id, current_user.name)
         taken = [(r["source"], r["dest"]) for r in history if r["source"]]
         diagram = render_svg(workflow_graph(definition, _lang(), case["state"], taken))
+        paperwork = _paperwork(case, rukun.paperwork.templates(case_id, current_user.name))
         page = self.render(
             "rukun/case.html",
             case=case,
@@ -252,6 +257,7 @@ class CasesView(SignedIn, BaseView):
             diagram=diagram,
             path=_main_path(definition, history),
             may_audit=bool(set(SCREEN_ROLES) & current_user.roles),
+            paperwork=paperwork,
         )
         return page, status
 
@@ -323,6 +329,51 @@ class CasesView(SignedIn, BaseView):
             abort(404)
         document = documents[0]
         return send_document(sha256, document.get("filename"), document.get("media_type"))
+
+    @expose("/<int:case_id>/paperwork/<template>")
+    def paperwork(self, case_id: int, template: str) -> Any:
+        """Template ``template`` rendered against the case as it is now, to read before a step
+        generates it; nothing is stored. The engine checks the scope (403) and the name (404);
+        a template that fails to render is the error page (422)."""
+        pdf, filename = engine().paperwork.preview(case_id, template, current_user.name)
+        response = send_file(
+            io.BytesIO(pdf),
+            mimetype="application/pdf",
+            download_name=safe_filename(filename, "pratinjau.pdf"),
+            as_attachment=False,
+        )
+        response.headers["Content-Security-Policy"] = PREVIEW_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.cache_control.no_store = True
+        return response
+
+
+def _paperwork(case: dict[str, Any], templates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The official paperwork panel: each template of the case's program, in the UI's
+    language, with the steps that generate it and the document each has filed in the case's
+    data once it ran (``None`` before)."""
+    language = _lang()
+    return [
+        {
+            "name": template["name"],
+            "title": template["title"][language],
+            "steps": [
+                {
+                    "trigger": step["trigger"],
+                    "label": step["label"][language],
+                    "field": step["field"],
+                    "document": _filed(case["data"].get(step["field"])),
+                }
+                for step in template["generated_by"]
+            ],
+        }
+        for template in templates
+    ]
+
+
+def _filed(value: Any) -> dict[str, Any] | None:
+    """A document field's value if it names a stored file."""
+    return value if isinstance(value, dict) and value.get("sha256") else None
 
 
 def _role_title(definition: Definition, role: str) -> str:

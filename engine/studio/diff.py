@@ -21,7 +21,12 @@ Every item of :func:`structural_diff` is a JSON-serialisable dict ``{"kind", "na
   ``pii_roles``) are ``param`` items with ``"scope": "program"``.
 - Labels (titles, descriptions, help, guard messages) are ``label`` items with ``"of"`` (program,
   state, transition, field, choice, role, guard) and ``"attribute"``; ``from``/``to`` are
-  ``{"id", "en"}`` or null.
+  ``{"id", "en"}`` or null (``of`` may also be ``template``).
+- Document templates are ``template`` items named by template; a changed one carries
+  ``"attribute"`` ``html`` (``from``/``to``: the first 12 hex digits of each text's SHA-256;
+  the text diff shows the lines) or ``filename``, and its title is a ``label`` item of
+  ``template``. What a transition generates is its ``generates`` attribute: a list of
+  ``{"template", "field"}``.
 - The parts of an added or removed state or transition (its deadline, form, guards, labels) are
   in its item, not listed again. Reordering a list (states, forms, guards) is not a change.
 
@@ -31,6 +36,7 @@ Items are sorted by kind (in the order of :data:`KINDS`), then name.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -49,10 +55,13 @@ from engine.language.model import (
     LedgerPosting,
     RoleSpec,
     StateSpec,
+    TemplateSpec,
     TransitionSpec,
 )
 
-KINDS = ("state", "transition", "field", "param", "guard", "role", "label", "deadline")
+KINDS = (
+    "state", "transition", "field", "param", "guard", "role", "label", "deadline", "template",
+)  # fmt: skip
 Item = dict[str, Any]
 Diff = dict[str, list[Item]]
 T = TypeVar("T")
@@ -128,6 +137,8 @@ def structural_diff(old: Definition, new: Definition) -> Diff:
     _compare(changes, "role", old.roles, new.roles, _role_body, partial(_role_changes, changes))
     _transitions(changes, old.transitions, new.transitions)
     _form(changes, old.start_form, new.start_form, "start_form", {})
+    templates = partial(_template_changes, changes)
+    _compare(changes, "template", old.templates, new.templates, _template_body, templates)
     return changes.result()
 
 
@@ -208,6 +219,20 @@ def _state_changes(c: _Changes, name: str, a: StateSpec, b: StateSpec) -> None:
         c.change("deadline", name, before, after)
 
 
+def _html_digest(html: str) -> str:
+    return hashlib.sha256(html.encode()).hexdigest()[:12]
+
+
+def _template_body(t: TemplateSpec) -> Item:
+    return {"title": _label(t.title), "filename": t.filename, "html": _html_digest(t.html)}
+
+
+def _template_changes(c: _Changes, name: str, a: TemplateSpec, b: TemplateSpec) -> None:
+    c.change("template", name, _html_digest(a.html), _html_digest(b.html), attribute="html")
+    c.change("template", name, a.filename, b.filename, attribute="filename")
+    c.relabel("template", name, "title", a.title, b.title)
+
+
 def _fields(
     c: _Changes, old: Mapping[str, FieldSpec], new: Mapping[str, FieldSpec], prefix: str
 ) -> None:
@@ -277,7 +302,12 @@ def _transitions(c: _Changes, old: Sequence[TransitionSpec], new: Sequence[Trans
 
     def body(t: TransitionSpec) -> Item:
         where = {"trigger": t.trigger, "sources": _sources(t)}
-        return where | {"dest": t.dest, "roles": list(t.roles), "label": _label(t.label)}
+        made = _generates(t)
+        return (
+            where
+            | {"dest": t.dest, "roles": list(t.roles), "label": _label(t.label)}
+            | ({"generates": made} if made else {})
+        )
 
     for trigger in sorted(old_counts.keys() | new_counts.keys()):
         olds = [t for t in old if t.trigger == trigger]
@@ -300,11 +330,16 @@ def _ledger(posting: LedgerPosting | None) -> dict[str, Any] | None:
     return {k: getattr(posting, k) for k in keys if getattr(posting, k) is not None}
 
 
+def _generates(t: TransitionSpec) -> list[dict[str, str]]:
+    return [{"template": g.template, "field": g.field} for g in t.generates]
+
+
 def _transition_changes(c: _Changes, a: TransitionSpec, b: TransitionSpec, name: str) -> None:
     where = {"trigger": b.trigger, "sources": _sources(b)}
     c.change("transition", name, _sources(a), _sources(b), attribute="sources", **where)
     c.change("transition", name, a.dest, b.dest, attribute="dest", **where)
     c.change("transition", name, _ledger(a.ledger), _ledger(b.ledger), attribute="ledger", **where)
+    c.change("transition", name, _generates(a), _generates(b), attribute="generates", **where)
     c.change("role", name, sorted(a.roles), sorted(b.roles), **where)
     c.relabel("transition", name, "label", a.label, b.label, **where)
     c.relabel("transition", name, "description", a.description, b.description, **where)

@@ -432,6 +432,26 @@ MATRIX: tuple[Check, ...] = (
         lambda p: f"/cases/{p.case_b}/documents/{p.sha}",
         in_scope_b(404),
     ),
+    # the preview of a generated document: whoever may see the case; the engine checks the
+    # scope before the name, so case B's refusal tells nothing of its templates
+    Check(
+        "/cases/<int:case_id>/paperwork/<template>",
+        "GET",
+        lambda p: f"/cases/{p.case_a}/paperwork/berita_acara_verifikasi",
+        signed_in(200),
+    ),
+    Check(
+        "/cases/<int:case_id>/paperwork/<template>",
+        "GET",
+        lambda p: f"/cases/{p.case_a}/paperwork/no_such_template",
+        signed_in(404),
+    ),
+    Check(
+        "/cases/<int:case_id>/paperwork/<template>",
+        "GET",
+        lambda p: f"/cases/{p.case_b}/paperwork/berita_acara_verifikasi",
+        in_scope_b(200),
+    ),
     Check("/login", "GET", lambda p: "/login", everyone(200)),
     Check(
         "/login",

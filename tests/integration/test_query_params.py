@@ -187,6 +187,7 @@ def path_of(rule: str, places: Places) -> str:
         "code": places.rt,
         "year": 2026,
         "anything": "x/y",
+        "template": "berita_acara_verifikasi",  # a document template of the program
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_0-9]+)>", lambda m: str(values[m.group(1)]), rule)
 

@@ -72,8 +72,16 @@ def test_the_programs_publish_minutes_and_lpj_summaries_only() -> None:
         "ba_verifikasi",
         "surat_persetujuan",
     }
-    assert public_documents("prolita") == {"minutes", "monitoring_minutes"}
-    # group business plans and reports, KUBE visit reports: about people, not public
+    assert public_documents("prolita") == {
+        "minutes",
+        "monitoring_minutes",
+        # generated, as Probebaya's: what residents decided, what was verified and approved
+        "ba_rembug",
+        "ba_verifikasi",
+        "surat_persetujuan",
+    }  # never the kuitansi of the disbursement (kuitansi_pencairan)
+    # group business plans and reports, KUBE visit reports: about people, not public; so
+    # are the paperwork generated for them (berita acara, approval letter, kuitansi)
     assert public_documents("rt_mandiri") == set()
     assert public_documents("kube") == set()
 

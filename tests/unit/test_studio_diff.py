@@ -387,3 +387,38 @@ def test_text_diff_gives_unified_diff_lines_without_line_ends() -> None:
     assert lines[4].startswith("+  quorum_fraction: 0.6667 ")
     assert not any(line.endswith("\n") for line in lines)
     assert text_diff(PROBEBAYA_TEXT, PROBEBAYA_TEXT, "a", "b") == []
+
+
+def test_templates_and_what_a_transition_generates_are_reviewed() -> None:
+    title = '  berita_acara_verifikasi:\n    title: {id: "Berita acara verifikasi kelurahan",'
+    generates = "    generates: [{template: berita_acara_verifikasi, field: ba_verifikasi}]\n"
+    lampiran = (
+        "  lampiran_lpj:\n"
+        '    title: {id: "Lampiran LPJ", en: "LPJ attachment"}\n'
+        "    html: |\n      <h1>Lampiran LPJ {{ case.year }}</h1>\n\n"
+    )
+    retitled = '  berita_acara_verifikasi:\n    title: {id: "BA verifikasi kelurahan",'
+    diff = diff_of(
+        (title, lampiran + retitled),
+        ("<h1>Berita Acara Verifikasi Usulan Probebaya</h1>", "<h1>Berita Acara Verifikasi</h1>"),
+        (generates, ""),
+    )
+    [added] = diff["added"]
+    assert added["kind"] == "template" and added["name"] == "lampiran_lpj"
+    assert added["title"] == {"id": "Lampiran LPJ", "en": "LPJ attachment"}
+    assert len(added["html"]) == 12 and added["filename"]
+    assert diff["removed"] == []
+    changed = {(item["kind"], item.get("attribute")): item for item in diff["changed"]}
+    assert set(changed) == {("transition", "generates"), ("template", "html"), ("label", "title")}
+    assert changed["transition", "generates"]["name"] == "verify"
+    assert changed["transition", "generates"]["from"] == [
+        {"template": "berita_acara_verifikasi", "field": "ba_verifikasi"}
+    ]
+    assert changed["transition", "generates"]["to"] == []
+    html = changed["template", "html"]
+    assert html["name"] == "berita_acara_verifikasi" and html["from"] != html["to"]
+    label = changed["label", "title"]
+    assert label["of"] == "template" and label["to"]["id"] == "BA verifikasi kelurahan"
+    lines = summary_lines(diff)
+    assert "+ template lampiran_lpj" in lines[0]
+    assert any(line.startswith("~ transition verify generates:") for line in lines)
