@@ -244,7 +244,7 @@ class RegionsView(AdminOnly, BaseView):
             engine().regions.upsert([(1, row)], FORM_SOURCE)
         except FIXABLE as error:
             message = "\n".join(
-                line.removeprefix(f"{FORM_SOURCE}:1: ") for line in error.message.splitlines()
+                line.removeprefix(f"{FORM_SOURCE}:1: ") for line in shown(error).splitlines()
             )
             return self._page(error.http_status, message, form)
         flash(gettext("Wilayah %(code)s disimpan.", code=form["code"]), "success")
@@ -275,7 +275,7 @@ class RegionsView(AdminOnly, BaseView):
                 count = engine().regions.import_csv(path)
             except FIXABLE as error:
                 # the engine names the file by its temporary path; the admin knows its name
-                lines = error.message.replace(str(path), filename).splitlines()
+                lines = shown(error).replace(str(path), filename).splitlines()
                 return self._page(error.http_status, import_errors=lines)
         flash(
             gettext("%(count)s wilayah diimpor dari %(file)s.", count=count, file=filename),

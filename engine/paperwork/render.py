@@ -43,6 +43,7 @@ h2 { font-size: 12pt; }
   margin-bottom: 1em; text-transform: uppercase; font-weight: bold; }
 table { border-collapse: collapse; width: 100%; }
 table.data td { padding: 0.15em 0.4em; vertical-align: top; }
+table.data td:first-child { white-space: nowrap; width: 1%; }
 table.grid td, table.grid th { border: 1px solid #000; padding: 0.2em 0.4em; }
 .amount { font-weight: bold; }
 .words { font-style: italic; }

@@ -292,7 +292,7 @@ def test_bulk_action_moves_each_case_on_its_own(web: Flask, scenario: Scenario) 
     assert "2 berhasil, 1 gagal" in page
     assert [scenario.app.cases.show(c["id"])["state"] for c in ready] == ["kecamatan_approved"] * 2
     assert scenario.app.cases.show(not_ready["id"])["state"] == "submitted"
-    assert "cannot be fired" in page
+    assert "tidak dapat dijalankan" in page  # in the UI's Indonesian
 
 
 def test_bulk_fire_in_the_runtime_reports_each_case(scenario: Scenario) -> None:
@@ -376,7 +376,7 @@ def test_bulk_action_cannot_reach_cases_outside_the_scope(web: Flask, scenario: 
         data={"csrf_token": token, "trigger": "approve_kecamatan", "case_id": [str(case["id"])]},
     ).get_data(as_text=True)
     assert "0 berhasil, 1 gagal" in page
-    assert "outside their region scope" in page
+    assert "di luar cakupan wilayahnya" in page
     assert scenario.app.cases.show(case["id"])["state"] == "verified"
 
 

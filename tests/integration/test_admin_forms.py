@@ -85,7 +85,7 @@ def test_a_bad_row_is_refused_and_every_row_typed_is_kept(site: Flask, world: Wo
     response = propose(client, case, members)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "members[3].nik" in page
+    assert "Anggota (10 KK) baris ke-4, NIK" in page  # the place by the form's own labels
     assert 'name="members-3-nik" value="1234"' in page  # what was typed stays in its row
     assert f'name="members-9-nik" value="{members[9]["nik"]}"' in page
     assert world.app.cases.show(case["id"])["state"] == "draft"
@@ -149,7 +149,7 @@ def test_guards_are_checked_as_the_user_types(site: Flask, world: World) -> None
     assert partial.status_code == 200
     body = partial.get_json()
     assert body["allowed"] is False
-    assert any("members" in problem for problem in body["problems"])  # 4 of 10 rows
+    assert any("Anggota (10 KK)" in problem for problem in body["problems"])  # 4 of 10 rows
     assert "rukun-guard-list" in body["html"] or body["guards"] == []
 
     full = client.post(

@@ -97,7 +97,7 @@ def test_a_typed_password_is_not_shown_and_a_short_one_is_refused(
         {"name": "eko", "role": "auditor", "regions": "", "password": "pendek"},
     )
     assert short.status_code == 422
-    assert "password must have at least 8 characters" in text(short)
+    assert "kata sandi paling sedikit 8 karakter" in text(short)
     assert "eko" not in {u["name"] for u in scenario.app.users.list()}
 
 
@@ -109,7 +109,7 @@ def test_a_duplicate_user_is_refused_with_the_engines_message_and_the_input_kept
     response = post(admin, "/admin/users/create", data)
     page = text(response)
     assert response.status_code == 409
-    assert "user 'demo_kelurahan' already exists" in page
+    assert "pengguna 'demo_kelurahan' sudah ada" in page
     assert 'id="new-name" name="name" value="demo_kelurahan"' in page
     assert f'name="regions" value="{kelurahan}"' in page
     assert '<option value="kelurahan" selected>' in page
@@ -125,13 +125,13 @@ def test_a_wrong_level_or_unknown_region_is_refused_when_creating(
         {"name": "lurah", "role": "kelurahan", "regions": scenario.rt, "password": ""},
     )
     assert wrong.status_code == 422
-    assert f"role kelurahan is scoped to a kelurahan; {scenario.rt} is a rt" in text(wrong)
+    assert f"peran kelurahan berlaku untuk satu kelurahan; {scenario.rt} adalah RT" in text(wrong)
     unknown = post(
         admin,
         "/admin/users/create",
         {"name": "lurah", "role": "kelurahan", "regions": "99.99", "password": ""},
     )
-    assert unknown.status_code == 404 and "no region 99.99" in text(unknown)
+    assert unknown.status_code == 404 and "tidak ada wilayah 99.99" in text(unknown)
     assert "lurah" not in {u["name"] for u in scenario.app.users.list()}
 
 
@@ -145,7 +145,7 @@ def test_resetting_a_password_shows_the_new_one_once(
     assert signs_in(web, name, password)
     assert password not in text(admin.get("/admin/users/"))
     missing = post(admin, "/admin/users/password", {"name": "nobody", "password": ""})
-    assert missing.status_code == 404 and "no user 'nobody'" in text(missing)
+    assert missing.status_code == 404 and "tidak ada pengguna 'nobody'" in text(missing)
 
 
 def test_deactivating_blocks_sign_in_and_ends_the_session_until_reactivated(
@@ -166,7 +166,7 @@ def test_deactivating_blocks_sign_in_and_ends_the_session_until_reactivated(
 def test_an_admin_cannot_deactivate_themself(scenario: Scenario, admin: FlaskClient) -> None:
     response = post(admin, "/admin/users/deactivate", {"name": ADMIN})
     assert response.status_code == 409
-    assert f"user '{ADMIN}' cannot deactivate their own account" in text(response)
+    assert f"pengguna '{ADMIN}' tidak dapat menonaktifkan akunnya sendiri" in text(response)
     assert admin.get("/admin/users/").status_code == 200
 
 
@@ -180,7 +180,7 @@ def test_a_grant_of_the_wrong_region_level_is_refused_with_the_engines_message(
     )
     page = text(wrong)
     assert wrong.status_code == 422
-    assert f"role kecamatan is scoped to a kecamatan; {scenario.rt} is a rt" in page
+    assert f"peran kecamatan berlaku untuk satu kecamatan; {scenario.rt} adalah RT" in page
     assert f'name="region" value="{scenario.rt}"' in page  # kept in that user's row
     assert grants_of(scenario, name) == [("kelurahan", kelurahan_of(scenario))]
     right = post(
@@ -192,7 +192,7 @@ def test_a_grant_of_the_wrong_region_level_is_refused_with_the_engines_message(
         admin, "/admin/users/grant", {"name": name, "role": "kecamatan", "region": kecamatan}
     )
     assert again.status_code == 409
-    assert f"already holds kecamatan@{kecamatan}" in text(again)
+    assert f"sudah memegang kecamatan@{kecamatan}" in text(again)
 
 
 def test_revoking_a_grant_keeps_at_least_one(scenario: Scenario, admin: FlaskClient) -> None:
@@ -206,11 +206,11 @@ def test_revoking_a_grant_keeps_at_least_one(scenario: Scenario, admin: FlaskCli
     assert grants_of(scenario, name) == [("auditor", None)]
     last = post(admin, "/admin/users/revoke", {"name": name, "role": "auditor", "region": ""})
     assert last.status_code == 409
-    assert f"it is the only grant of user '{name}'" in text(last)
+    assert f"itu satu-satunya hak pengguna '{name}'" in text(last)
     assert grants_of(scenario, name) == [("auditor", None)]
     scenario.app.users.grant(ADMIN, "auditor")
     own = post(admin, "/admin/users/revoke", {"name": ADMIN, "role": "admin", "region": ""})
-    assert own.status_code == 409 and "your own last admin grant" in text(own)
+    assert own.status_code == 409 and "hak admin terakhir Anda sendiri" in text(own)
 
 
 # ------------------------------------------------------------------------------ regions
@@ -237,7 +237,7 @@ def test_a_region_is_added_and_renamed_through_the_engine(
     moved = post(admin, "/admin/regions/save", {**data, "name": "RT 009 Baru", "parent": ""})
     page = text(moved)
     assert moved.status_code == 422
-    assert "a rt needs a parent_code" in page and "form:1" not in page
+    assert "RT memerlukan parent_code" in page and "form:1" not in page
     assert f'name="code" value="{code}"' in page and 'name="name" value="RT 009 Baru"' in page
 
 
@@ -259,8 +259,8 @@ def test_a_csv_import_is_all_or_nothing_and_shows_the_bad_lines(
     )
     page = text(response)
     assert response.status_code == 422
-    assert f"wilayah_baru.csv:3: a kecamatan cannot be under a rw ({rw})" in page
-    assert "wilayah_baru.csv:4: name is empty" in page
+    assert f"wilayah_baru.csv:3: kecamatan tidak dapat berada di bawah RW ({rw})" in page
+    assert "wilayah_baru.csv:4: nama kosong" in page
     assert str(tmp_path) not in page and "/tmp" not in page
     assert f"{rw}.101" not in {r["code"] for r in scenario.app.regions.list(parent=rw)}
     good = "code,level,name,parent_code\n" + f"{rw}.101,rt,RT 101,{rw}\n{rw}.102,rt,RT 102,{rw}\n"
@@ -294,7 +294,7 @@ def test_region_list_filters_by_level_and_parent_and_pages_by_code(
     second = codes(level="kelurahan", after=first[-1])
     assert second and second[0] > first[-1] and not set(first) & set(second)
     unknown = admin.get("/admin/regions/", query_string={"parent": "99.99"})
-    assert unknown.status_code == 200 and "no region 99.99" in text(unknown)
+    assert unknown.status_code == 200 and "tidak ada wilayah 99.99" in text(unknown)
 
 
 def test_admin_forms_without_a_csrf_token_are_rejected(

@@ -90,7 +90,7 @@ def test_an_overdue_case_is_marked_and_an_office_without_a_contact_says_so(
     assert '<span class="badge badge-danger">terlambat</span>' in late
     assert "Tidak ada kasus yang cocok." in results(text(caller, "/call-centre/?q=99999"))
     too_long = text(caller, "/call-centre/?q=" + "x" * 201, 400)
-    assert "a search has at most 200 characters, not 201" in too_long
+    assert "pencarian paling banyak 200 karakter, bukan 201" in too_long
 
 
 def test_the_call_centre_cannot_fire_from_the_screens(
@@ -109,7 +109,7 @@ def test_the_call_centre_cannot_fire_from_the_screens(
     bulk = caller.post(
         "/cases/bulk", data={"csrf_token": token, "trigger": "verify", "case_id": [case["id"]]}
     )
-    assert bulk.status_code == 200 and "it needs role kelurahan" in html.unescape(
+    assert bulk.status_code == 200 and "diperlukan peran kelurahan" in html.unescape(
         bulk.get_data(as_text=True)
     )
     start = caller.post(
@@ -153,7 +153,7 @@ def test_the_admin_sets_an_offices_contact_on_the_regions_screen(
         data={"csrf_token": token, "contact_code": kelurahan, "contact": "x" * 501},
     )
     page = html.unescape(refused.get_data(as_text=True))
-    assert refused.status_code == 422 and "at most 500 characters" in page
+    assert refused.status_code == 422 and "kontak paling banyak 500 karakter" in page
     assert f'name="contact_code" value="{kelurahan}"' in page
     missing = admin.post(
         "/admin/regions/contact",

@@ -280,7 +280,8 @@ def test_a_malformed_cursor_of_the_case_list_and_inbox_is_a_400(
         if sort in ("year", "state", "updated_at", "due_at"):
             query["sort"] = "-updated_at" if sort == "updated_at" else sort
         status, body = fetch(client, path, query)
-        assert "cursor" in assert_refused(status, body, f"{path} {label}")
+        message = assert_refused(status, body, f"{path} {label}")
+        assert "penanda halaman" in message or "Parameter cursor" in message  # the page marker
 
 
 def test_a_well_formed_cursor_still_pages(client: FlaskClient, scenario: Scenario) -> None:

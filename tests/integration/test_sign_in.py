@@ -271,7 +271,7 @@ def test_the_admin_screen_filters_by_name_and_outcome_and_pages_back(
     assert by_name.count("<code>tamu_") == 5 and "lurah_masuk" not in by_name
     assert re.search(r"before=\d+&amp;name=TAMU", by_name)  # the next page keeps the filter
     wrong = admin.get("/admin/sign-ins/", query_string={"outcome": "lost"})
-    assert wrong.status_code == 200 and "unknown outcome &#39;lost&#39;" in wrong.get_data(
+    assert wrong.status_code == 200 and "hasil &#39;lost&#39; tidak dikenal" in wrong.get_data(
         as_text=True
     )
     lurah_client = web.test_client()

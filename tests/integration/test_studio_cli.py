@@ -214,7 +214,7 @@ def test_simulating_a_passing_path_exits_0_and_stores_nothing(
     args = ["workflow", "simulate", str(revised), "--subject", studio.rt, "--steps", str(steps)]
     results = cli.json(*args)
     assert [set(r) for r in results] == [
-        {"step", "trigger", "role", "source", "dest", "ok", "guards", "error"}
+        {"step", "trigger", "role", "source", "dest", "ok", "guards", "error", "error_text"}
     ] * 2
     assert [(r["step"], r["source"], r["dest"], r["ok"], r["error"]) for r in results] == [
         (1, "draft", "sosialisasi", True, None),

@@ -214,7 +214,7 @@ def test_an_upload_becomes_a_draft_and_a_bad_migration_changes_nothing(
     )
     assert refused.status_code == 422 and "nowhere" in text(refused)
     stranded = post(officer, "/definitions/probebaya/migrate?to=2", {"action": "apply"})
-    assert stranded.status_code == 422 and "has no state" in text(stranded)
+    assert stranded.status_code == 422 and "tidak memiliki tahap" in text(stranded)
     assert scenario.app.cases.history(case["id"]) == before
 
 
@@ -294,7 +294,7 @@ def test_a_guard_is_added_from_its_parameter_form_and_a_bad_edit_changes_nothing
     guards = definition.transition("verify", "submitted").guards
     assert guards[-1].name == "amount_between" and guards[-1].args["max"] == "params.budget_max"
     refused = edit(officer, draft, 2, op="rename_state", old="verifed", new="checked")
-    assert refused.status_code == 422 and "did you mean" in text(refused)
+    assert refused.status_code == 422 and "maksud Anda" in text(refused)
     stale = edit(officer, draft, 1, op="rename_state", old="verified", new="checked")
     assert stale.status_code == 409 and "menyimpan revisi 2" in text(stale)
     assert scenario.app.studio.drafts.get(draft, OFFICER)["revision"] == 2

@@ -112,7 +112,7 @@ def test_a_user_sees_only_their_own_tokens_and_an_admin_everyones(
     filtered = text(admin.get("/tokens/", query_string={"user": ketua}))
     assert other["prefix"] in filtered and own["prefix"] not in filtered
     unknown = admin.get("/tokens/", query_string={"user": "nobody"})
-    assert unknown.status_code == 200 and "no user 'nobody'" in text(unknown)
+    assert unknown.status_code == 200 and "tidak ada pengguna 'nobody'" in text(unknown)
 
 
 def test_a_user_cannot_list_another_users_tokens(
@@ -151,7 +151,7 @@ def test_revoking_a_token_ends_it_and_the_list_says_when_and_by_whom(
     assert "dicabut" in page and f"oleh {lurah}" in page
     assert f"/tokens/{token['id']}/revoke" not in page  # nothing left to revoke
     missing = post(client, "/tokens/999999/revoke")
-    assert missing.status_code == 404 and "no token 999999" in text(missing)
+    assert missing.status_code == 404 and "tidak ada token 999999" in text(missing)
 
 
 def test_an_admin_makes_and_revokes_tokens_of_another_user(
@@ -172,7 +172,7 @@ def test_an_admin_makes_and_revokes_tokens_of_another_user(
     assert revoked.status_code == 302 and revoked.headers["Location"] == f"/tokens/?user={lurah}"
     assert status_of(scenario, token["id"]) == "revoked"
     missing = make(admin, name="siapa", user="nobody")
-    assert missing.status_code == 404 and "no user 'nobody'" in text(missing)
+    assert missing.status_code == 404 and "tidak ada pengguna 'nobody'" in text(missing)
 
 
 def test_a_user_cannot_make_a_token_for_another_user(
@@ -180,7 +180,7 @@ def test_a_user_cannot_make_a_token_for_another_user(
 ) -> None:
     response = make(signed_in(web, lurah), name="curian", user=ketua)
     assert response.status_code == 403
-    assert "only the user or an admin may" in text(response)
+    assert "hanya pengguna itu sendiri atau admin yang boleh" in text(response)
     assert scenario.app.tokens.list() == []
 
 
@@ -192,11 +192,11 @@ def test_bad_input_shows_the_engines_message_with_the_input_kept(
     response = make(client, name=long_name, days="365")
     page = text(response)
     assert response.status_code == 422
-    assert "a token's name is up to 100 printable characters" in page
+    assert "nama token paling banyak 100 karakter yang dapat dicetak" in page
     assert f'value="{long_name}"' in page and '<option selected value="365">' in page
     assert 'id="new-token' not in page
     days = make(client, name="lama", days="4000")
-    assert days.status_code == 422 and "a token lasts from 1 to 3650 days" in text(days)
+    assert days.status_code == 422 and "token berlaku 1 sampai 3650 hari" in text(days)
     choice = make(client, name="lama", days="selamanya")
     assert choice.status_code == 422 and "Pilih masa berlaku dari daftar." in text(choice)
     assert scenario.app.tokens.list() == []
