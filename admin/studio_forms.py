@@ -36,12 +36,21 @@ def _optional(form: MultiDict[str, str], name: str) -> str | None:
     return _text(form, name) or None
 
 
+def _not_json(name: str, exc: json.JSONDecodeError) -> InvalidData:
+    return InvalidData(
+        Label(
+            id=f"{name}: bukan JSON yang sah (kolom {exc.colno}: {exc.msg})",
+            en=f"{name}: not valid JSON (column {exc.colno}: {exc.msg})",
+        )
+    )
+
+
 def _path(form: MultiDict[str, str]) -> list[str]:
     raw = form.get("path", "")
     try:
         path = json.loads(raw) if raw.startswith("[") else [raw.strip()]
-    except ValueError as exc:
-        raise InvalidData(Label(id=f"path: {exc}", en=f"path: {exc}")) from exc
+    except json.JSONDecodeError as exc:
+        raise _not_json("path", exc) from exc
     if not isinstance(path, list) or not all(isinstance(p, str) and p for p in path):
         raise InvalidData(Label(id="path: sebutkan parameternya", en="path: name the parameter"))
     return path
@@ -50,8 +59,8 @@ def _path(form: MultiDict[str, str]) -> list[str]:
 def _target(form: MultiDict[str, str]) -> list[str | None]:
     try:
         target = json.loads(form.get("target", ""))
-    except ValueError as exc:
-        raise InvalidData(Label(id=f"target: {exc}", en=f"target: {exc}")) from exc
+    except json.JSONDecodeError as exc:
+        raise _not_json("target", exc) from exc
     if not isinstance(target, list) or not target:
         raise InvalidData(
             Label(

@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
+from admin.studio_forms import edit_from_form
 from engine.errors import InvalidData
 from engine.language import Definition, TransitionSpec, parse_definition
 from engine.studio import edits
@@ -624,3 +626,12 @@ def test_probebaya_gets_a_two_thirds_quorum_and_a_sosialisasi_before_the_rembug(
         "    dest: sosialisasi",
         "    roles: [ketua_rt]",
     ]
+
+
+def test_a_form_path_or_target_that_is_not_json_is_refused_in_both_languages() -> None:
+    for name in ("path", "target"):
+        form = MultiDict({"op": "set_param" if name == "path" else "set_label", name: "[oops"})
+        with pytest.raises(InvalidData) as refused:
+            edit_from_form(form)
+        assert refused.value.text("id") == f"{name}: bukan JSON yang sah (kolom 2: Expecting value)"
+        assert refused.value.text("en") == f"{name}: not valid JSON (column 2: Expecting value)"
