@@ -36,7 +36,11 @@ def _optional(form: MultiDict[str, str], name: str) -> str | None:
     return _text(form, name) or None
 
 
-def _not_json(name: str, exc: json.JSONDecodeError) -> InvalidData:
+def _not_json(name: str, exc: json.JSONDecodeError | RecursionError) -> InvalidData:
+    if isinstance(exc, RecursionError):  # "[[[[..." deeper than Python's stack
+        return InvalidData(
+            Label(id=f"{name}: JSON terlalu bersarang", en=f"{name}: JSON nested too deeply")
+        )
     return InvalidData(
         Label(
             id=f"{name}: bukan JSON yang sah (kolom {exc.colno}: {exc.msg})",
@@ -49,7 +53,7 @@ def _path(form: MultiDict[str, str]) -> list[str]:
     raw = form.get("path", "")
     try:
         path = json.loads(raw) if raw.startswith("[") else [raw.strip()]
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise _not_json("path", exc) from exc
     if not isinstance(path, list) or not all(isinstance(p, str) and p for p in path):
         raise InvalidData(Label(id="path: sebutkan parameternya", en="path: name the parameter"))
@@ -59,7 +63,7 @@ def _path(form: MultiDict[str, str]) -> list[str]:
 def _target(form: MultiDict[str, str]) -> list[str | None]:
     try:
         target = json.loads(form.get("target", ""))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise _not_json("target", exc) from exc
     if not isinstance(target, list) or not target:
         raise InvalidData(

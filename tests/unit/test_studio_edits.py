@@ -635,3 +635,6 @@ def test_a_form_path_or_target_that_is_not_json_is_refused_in_both_languages() -
             edit_from_form(form)
         assert refused.value.text("id") == f"{name}: bukan JSON yang sah (kolom 2: Expecting value)"
         assert refused.value.text("en") == f"{name}: not valid JSON (column 2: Expecting value)"
+        deep = MultiDict({**form, name: "[" * 100_000})
+        with pytest.raises(InvalidData, match="nested too deeply"):
+            edit_from_form(deep)
